@@ -1,0 +1,72 @@
+# The front door: every script and CI step goes through these targets.
+SHELL := /bin/bash
+NPM_BIN := node_modules/.bin
+
+.PHONY: all deps generate verify-generated update-k8s-types build lint format test e2e ci \
+	cluster-bins cluster-up cluster-down cluster-status demo bench clean
+
+all: build
+
+deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+## generate: regenerate crds/ and src/api/ from the JSON Schemas in api/
+generate: deps
+	node --import tsx scripts/generate.ts
+
+## verify-generated: fail when crds/ or src/api/ differ from what api/ generates
+verify-generated: deps
+	node --import tsx scripts/generate.ts --check
+
+## update-k8s-types: refresh api/k8s/ from the Kubernetes OpenAPI of the control-plane version (needs Go)
+update-k8s-types: deps
+	node --import tsx scripts/k8s-types.ts
+
+build: deps
+	$(NPM_BIN)/tsc -p tsconfig.json
+
+lint: deps
+	$(NPM_BIN)/eslint .
+	$(NPM_BIN)/prettier --check .
+	$(NPM_BIN)/tsc -p tsconfig.json --noEmit
+
+format: deps
+	$(NPM_BIN)/prettier --write .
+
+## test: unit tests, then the end-to-end suites against a local control plane
+test: build cluster-bins
+	npm run --silent test
+	npm run --silent e2e
+
+## unit: unit tests only (no control plane needed)
+unit: deps
+	npm run --silent test
+
+## e2e: end-to-end suites against a local control plane started for the run
+e2e: build cluster-bins
+	npm run --silent e2e
+
+## cluster-bins: build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok (cached)
+cluster-bins:
+	bash test/cluster/build-bins.sh
+
+## cluster-up: start a local control plane in the background (idempotent); kubeconfig in .local/cluster/kubeconfig
+cluster-up: build cluster-bins
+	node dist/src/cli/main.js cluster up
+
+cluster-down: build
+	node dist/src/cli/main.js cluster down
+
+cluster-status: build
+	node dist/src/cli/main.js cluster status
+
+## demo: the product's main job on the embedded default
+demo: build cluster-bins
+	node dist/src/cli/main.js demo
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf dist coverage

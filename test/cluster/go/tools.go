@@ -1,0 +1,13 @@
+//go:build tools
+
+// Package tools pins the control-plane commands this wrapper module builds. It exists only so that
+// `go mod tidy` keeps k8s.io/kubernetes and etcd in the module graph; nothing imports it.
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
