@@ -53,13 +53,13 @@ cluster-bins:
 
 ## cluster-up: start a local control plane in the background (idempotent); kubeconfig in .local/cluster/kubeconfig
 cluster-up: build cluster-bins
-	node dist/src/cli/main.js cluster up
+	node dist/test/cluster/cli.js up
 
 cluster-down: build
-	node dist/src/cli/main.js cluster down
+	node dist/test/cluster/cli.js down
 
 cluster-status: build
-	node dist/src/cli/main.js cluster status
+	node dist/test/cluster/cli.js status
 
 ## demo: the product's main job on the embedded default
 demo: build cluster-bins

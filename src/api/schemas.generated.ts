@@ -534,10 +534,11 @@ export const apiSchemas: readonly ApiSchemaEntry[] = [
                   "message": "connectTime must be between 1s and 65535s"
                 },
                 {
-                  "rule": "duration(self) == duration(string(duration(self).getSeconds()) + 's')",
+                  "rule": "duration(self).getMilliseconds() % 1000 == 0",
                   "message": "connectTime must be a whole number of seconds"
                 }
-              ]
+              ],
+              "maxLength": 32
             },
             "routerID": {
               "description": "BGP router ID to advertise in this session, an IPv4 address.",

@@ -19,11 +19,29 @@ bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
 link_bins() {
   mkdir -p "$link_dir"
-  for b in "${bins[@]}"; do ln -sfn "$cache/bin/$b" "$link_dir/$b"; done
+  for b in "${bins[@]}" kwok-stages.yaml; do ln -sfn "$cache/bin/$b" "$link_dir/$b"; done
   echo "$cache/bin" >"$repo/.local/cluster/bin-source"
 }
 
+# kwok ships no default Stages: take the "fast" node and pod stages and the lease heartbeat from the kwok
+# module itself, so simulated Nodes turn Ready and bound Pods Running, as a kubelet would make them.
+write_kwok_stages() {
+  [ -f "$cache/bin/kwok-stages.yaml" ] && return 0
+  local dir
+  dir=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  local stages="$dir/kustomize/stage"
+  local out="$cache/bin/kwok-stages.yaml.tmp"
+  : >"$out"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    [ -f "$stages/$f" ] || { echo "build-bins: kwok stage $f missing in $stages" >&2; exit 1; }
+    { echo "---"; cat "$stages/$f"; } >>"$out"
+  done
+  mv "$out" "$cache/bin/kwok-stages.yaml"
+}
+
 if [ -f "$cache/bin/.complete" ]; then
+  write_kwok_stages
   link_bins
   echo "cluster binaries: cached in $cache/bin"
   exit 0
@@ -71,6 +89,7 @@ GOBIN="$cache/bin" go install -trimpath \
   -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 
 for b in "${bins[@]}"; do [ -x "$cache/bin/$b" ] || { echo "build-bins: $b was not built" >&2; exit 1; }; done
+write_kwok_stages
 touch "$cache/bin/.complete"
 link_bins
 echo "cluster binaries: built in $(( $(date +%s) - started ))s into $cache/bin"
