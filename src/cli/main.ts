@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { helpText, parseCommandArgs, exitUsage, type Command, type Output } from './command.js';
 import { schemaCheckCommand } from './schema-check.js';
+import { renderCommand } from './render.js';
 import { productVersion } from './version.js';
 
 const versionCommand: Command = {
@@ -17,7 +18,7 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: readonly Command[] = [versionCommand, schemaCheckCommand];
+export const commands: readonly Command[] = [versionCommand, schemaCheckCommand, renderCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

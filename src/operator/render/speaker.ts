@@ -1,0 +1,194 @@
+/**
+ * The speaker DaemonSet: on every selected node, the speaker (ARP/NDP answers, BGP intent) beside an FRR
+ * instance that speaks BGP and BFD, a reloader that applies the speaker's frr.conf, and an exporter of FRR's
+ * session metrics.
+ */
+import type { V1DaemonSet, V1Toleration, V1VolumeMount } from '@kubernetes/client-node';
+import type { MetalLB } from '../../api/types.generated.js';
+import type { OperatorEnv } from '../env.js';
+import {
+  frrConfigFile,
+  frrFilesDigest,
+  frrPaths,
+  frrReloaderConfigMapName,
+  frrReloaderPidFile,
+  frrReloaderScript,
+  frrStartupConfigMapName,
+} from './frr.js';
+import {
+  componentLabels,
+  namespacedMetadata,
+  selectorLabels,
+  speakerDaemonSetName,
+  type OwnerIdentity,
+} from './labels.js';
+import {
+  httpProbe,
+  mainContainerResources,
+  nodeSelector,
+  operandArgs,
+  podAnnotations,
+  podSchedulingSettings,
+  tolerations,
+} from './pod.js';
+
+/** Annotation on the pod template that restarts speakers when the files FRR starts from change. */
+export const frrFilesDigestAnnotation = 'metallb.io/frr-files-digest';
+
+/** Speakers must run on control-plane nodes too: Services may be reached through any node. */
+export const controlPlaneTolerations: readonly V1Toleration[] = [
+  { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+];
+
+/**
+ * Long enough for a speaker to withdraw and release its heartbeat Lease, so another node takes over its
+ * addresses at once, and short enough not to hold up node drains.
+ */
+const terminationGracePeriodSeconds = 2;
+
+// The user and group the FRR image runs its daemons as; the copied files must belong to them.
+const frrUser = 100;
+const frrGroup = 101;
+
+const volume = {
+  frrSockets: 'frr-sockets',
+  frrStartup: 'frr-startup',
+  frrConf: 'frr-conf',
+  reloader: 'reloader',
+  reloaderScript: 'reloader-script',
+} as const;
+
+const mounts = {
+  frrSockets: { name: volume.frrSockets, mountPath: frrPaths.socketDir },
+  frrConf: { name: volume.frrConf, mountPath: frrPaths.configDir },
+  reloader: { name: volume.reloader, mountPath: frrPaths.reloaderDir },
+} satisfies Record<string, V1VolumeMount>;
+
+export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIdentity): V1DaemonSet {
+  const spec = cr.spec ?? {};
+  const config = spec.speakerConfig;
+  const loopback = '127.0.0.1';
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: namespacedMetadata(speakerDaemonSetName, 'speaker', owner),
+    spec: {
+      selector: { matchLabels: selectorLabels('speaker') },
+      template: {
+        metadata: {
+          labels: componentLabels('speaker'),
+          annotations: { ...podAnnotations(config), [frrFilesDigestAnnotation]: frrFilesDigest() },
+        },
+        spec: {
+          serviceAccountName: 'speaker',
+          hostNetwork: true,
+          // The speaker signals the reloader by PID.
+          shareProcessNamespace: true,
+          terminationGracePeriodSeconds,
+          nodeSelector: nodeSelector(spec.nodeSelector),
+          tolerations: [
+            ...controlPlaneTolerations.map((toleration) => ({ ...toleration })),
+            ...tolerations(spec.speakerTolerations),
+          ],
+          ...podSchedulingSettings(config),
+          volumes: [
+            { name: volume.frrSockets, emptyDir: {} },
+            { name: volume.frrStartup, configMap: { name: frrStartupConfigMapName } },
+            { name: volume.frrConf, emptyDir: {} },
+            { name: volume.reloader, emptyDir: {} },
+            {
+              name: volume.reloaderScript,
+              configMap: { name: frrReloaderConfigMapName, defaultMode: 0o555 },
+            },
+          ],
+          initContainers: [
+            {
+              // FRR rewrites its configuration directory, and ConfigMap volumes are read-only.
+              name: 'cp-frr-files',
+              image: env.frrImage,
+              // -L: ConfigMap volume files are symlinks into a hidden timestamped directory.
+              command: ['/bin/sh', '-c', `cp -rLf ${frrPaths.startupDir}/* ${frrPaths.configDir}/`],
+              securityContext: { runAsUser: frrUser, runAsGroup: frrGroup },
+              volumeMounts: [{ name: volume.frrStartup, mountPath: frrPaths.startupDir }, mounts.frrConf],
+            },
+          ],
+          containers: [
+            {
+              name: 'speaker',
+              image: env.speakerImage,
+              args: ['speaker', '--node-name=$(METALLB_NODE_NAME)', ...operandArgs(cr, env)],
+              env: [
+                { name: 'METALLB_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                { name: 'METALLB_HOST', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+                { name: 'METALLB_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'METALLB_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: 'METALLB_BGP_TYPE', value: 'frr' },
+                { name: 'FRR_CONFIG_FILE', value: frrConfigFile },
+                { name: 'FRR_RELOADER_PID_FILE', value: frrReloaderPidFile },
+              ],
+              ports: [{ name: 'metrics', containerPort: env.metricsPort, protocol: 'TCP' }],
+              // On the host network the node's loopback is the pod's, whichever address the speaker binds.
+              livenessProbe: httpProbe('/healthz', env.livenessPort, loopback),
+              readinessProbe: httpProbe('/readyz', env.livenessPort, loopback),
+              securityContext: {
+                // Added capabilities take effect only for root; the image's default user is not ours to rely on.
+                runAsUser: 0,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                // Raw sockets for ARP and NDP answers.
+                capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
+              },
+              volumeMounts: [mounts.reloader],
+              ...mainContainerResources(config),
+            },
+            {
+              name: 'frr',
+              image: env.frrImage,
+              command: ['/sbin/tini', '--', '/usr/lib/frr/docker-start'],
+              env: [{ name: 'TINI_SUBREAPER', value: 'true' }],
+              securityContext: {
+                // Routes into the kernel (zebra), BGP's privileged port, raw sockets for BFD, VRF binding.
+                capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'NET_BIND_SERVICE'] },
+              },
+              volumeMounts: [mounts.frrSockets, mounts.frrConf],
+              // frr-metrics answers /livez only while it can reach FRR's daemons.
+              startupProbe: {
+                httpGet: { path: '/livez', port: env.frrMetricsPort, host: loopback },
+                periodSeconds: 5,
+                failureThreshold: 30,
+              },
+              livenessProbe: httpProbe('/livez', env.frrMetricsPort, loopback),
+            },
+            {
+              name: 'reloader',
+              image: env.frrImage,
+              command: ['/bin/bash', frrReloaderScript],
+              volumeMounts: [
+                mounts.frrSockets,
+                mounts.frrConf,
+                mounts.reloader,
+                { name: volume.reloaderScript, mountPath: frrPaths.reloaderScriptDir, readOnly: true },
+              ],
+            },
+            {
+              name: 'frr-metrics',
+              image: env.speakerImage,
+              args: ['frr-metrics', `--port=${env.frrMetricsPort}`, `--log-level=${spec.logLevel ?? 'info'}`],
+              ports: [{ name: 'frrmetrics', containerPort: env.frrMetricsPort, protocol: 'TCP' }],
+              securityContext: {
+                // As FRR's own user, which owns the daemons' vty sockets: no capability needed to reach them.
+                runAsUser: frrUser,
+                runAsGroup: frrGroup,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [mounts.frrSockets],
+            },
+          ],
+        },
+      },
+    },
+  };
+}
