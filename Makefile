@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NPM_BIN := node_modules/.bin
 
 .PHONY: all deps generate verify-generated update-k8s-types build lint format test e2e ci \
-	cluster-bins cluster-up cluster-down cluster-status demo bench clean
+	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean
 
 all: build
 
@@ -61,9 +61,12 @@ cluster-down: build
 cluster-status: build
 	node dist/test/cluster/cli.js status
 
-## demo: the product's main job on the embedded default
+## demo: the product's main job on the embedded default (DEMO_FLAGS=--keep leaves it running)
 demo: build cluster-bins
-	node dist/src/cli/main.js demo
+	node dist/test/cluster/demo.js $(DEMO_FLAGS)
+
+demo-down: build
+	node dist/test/cluster/cli.js down --state-dir=.local/demo
 
 ci:
 	bash .ci/run
