@@ -39,6 +39,8 @@ export interface KindDefinition {
   categories?: string[];
   scope: 'Namespaced' | 'Cluster';
   versions: KindVersion[];
+  /** The CRD's spec.conversion, for kinds served in several versions that need more than a relabel. */
+  conversion?: JsonObject;
 }
 
 export interface ApiKind {

@@ -59,7 +59,13 @@ function crdFor(apiKind: ApiKind): JsonObject {
       name: `${definition.plural}.${group}`,
       annotations: { 'metallb.io/generated-from': `api/${definition.plural}` },
     },
-    spec: { group, names, scope: definition.scope, versions },
+    spec: {
+      group,
+      names,
+      scope: definition.scope,
+      versions,
+      ...(definition.conversion ? { conversion: definition.conversion } : {}),
+    },
   };
 }
 
