@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { helpText, parseCommandArgs, exitUsage, type Command, type Output } from './command.js';
 import { schemaCheckCommand } from './schema-check.js';
 import { renderCommand } from './render.js';
+import { validateCommand } from './validate.js';
 import { productVersion } from './version.js';
 
 const versionCommand: Command = {
@@ -18,7 +19,12 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: readonly Command[] = [versionCommand, schemaCheckCommand, renderCommand];
+export const commands: readonly Command[] = [
+  versionCommand,
+  schemaCheckCommand,
+  validateCommand,
+  renderCommand,
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

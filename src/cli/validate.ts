@@ -1,0 +1,128 @@
+/**
+ * `metallb validate`: the configuration rules the webhook and the controllers apply, run offline on YAML
+ * files. The files are taken as the whole configuration, so a reference to an object they do not contain
+ * (a BFDProfile, a Secret, a community alias) is a problem here even though the webhook would admit it.
+ */
+import type { Command } from './command.js';
+import { readManifests } from '../manifests/documents.js';
+import { isOurs, objectRef } from '../api/check-object.js';
+import { describeObject, formatProblem, type Problem } from '../api/problem.js';
+import { buildConfig, checkStandalone, type ConfigInput } from '../config/index.js';
+
+const defaultNamespace = 'metallb-system';
+
+type Collected = {
+  -readonly [K in Exclude<keyof ConfigInput, 'metallbNamespace'>]-?: Record<string, unknown>[];
+};
+
+const configKinds: Readonly<Record<string, Exclude<keyof Collected, 'secrets' | 'nodes' | 'namespaces'>>> = {
+  IPAddressPool: 'pools',
+  L2Advertisement: 'l2Advertisements',
+  BGPAdvertisement: 'bgpAdvertisements',
+  BGPPeer: 'peers',
+  BFDProfile: 'bfdProfiles',
+  Community: 'communities',
+};
+
+const coreKinds: Readonly<Record<string, 'secrets' | 'nodes' | 'namespaces'>> = {
+  Secret: 'secrets',
+  Node: 'nodes',
+  Namespace: 'namespaces',
+};
+
+/** kubectl's view of an object without a namespace: it lands in the namespace the command targets. */
+function inNamespace(object: Record<string, unknown>, namespace: string): Record<string, unknown> {
+  const metadata = object.metadata;
+  if (metadata === undefined) return { ...object, metadata: { namespace } };
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return object;
+  const current = (metadata as Record<string, unknown>).namespace;
+  if (current !== undefined && current !== '') return object;
+  return { ...object, metadata: { ...metadata, namespace } };
+}
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary:
+    'Check a MetalLB configuration in YAML files offline: the schema and every rule the webhook and the controllers apply.',
+  usage: 'metallb validate -f PATH [-f PATH ...] [--namespace NAMESPACE]',
+  options: {
+    filename: {
+      type: 'string',
+      short: 'f',
+      multiple: true,
+      valueName: 'PATH',
+      description:
+        'A YAML or JSON file, or a folder searched recursively; any mix of metallb.io objects, Secrets, Nodes and Namespaces',
+    },
+    namespace: {
+      type: 'string',
+      short: 'n',
+      valueName: 'NAMESPACE',
+      defaultText: defaultNamespace,
+      description: 'The namespace MetalLB runs in; objects without a namespace are taken to be in it',
+    },
+    quiet: {
+      type: 'boolean',
+      short: 'q',
+      description: 'Print only problems: no warnings, skipped objects or summary',
+    },
+  },
+  async run(values, positionals, io) {
+    const paths = [...((values.filename as string[] | undefined) ?? []), ...positionals];
+    const namespace =
+      typeof values.namespace === 'string' && values.namespace ? values.namespace : defaultNamespace;
+    if (paths.length === 0) {
+      io.err('validate: give at least one file or folder with -f');
+      return 2;
+    }
+    const { documents, unreadable } = readManifests(paths);
+    for (const message of unreadable) io.err(`unreadable: ${message}`);
+
+    const collected: Collected = {
+      pools: [],
+      l2Advertisements: [],
+      bgpAdvertisements: [],
+      peers: [],
+      bfdProfiles: [],
+      communities: [],
+      secrets: [],
+      nodes: [],
+      namespaces: [],
+    };
+    const standaloneProblems: Problem[] = [];
+    let checked = 0;
+    for (const { source, object } of documents) {
+      const kind = typeof object.kind === 'string' ? object.kind : '';
+      if (isOurs(object)) {
+        checked += 1;
+        const placed = inNamespace(object, namespace);
+        const list = configKinds[kind];
+        if (list) collected[list].push(placed);
+        else standaloneProblems.push(...checkStandalone(placed, namespace, objectRef(placed)));
+        continue;
+      }
+      const core = object.apiVersion === 'v1' ? coreKinds[kind] : undefined;
+      if (core) {
+        collected[core].push(core === 'secrets' ? inNamespace(object, namespace) : object);
+        continue;
+      }
+      if (!values.quiet) {
+        io.err(
+          `skipped ${describeObject(objectRef(object))} (${source}): neither a metallb.io object nor a Secret, Node or Namespace`,
+        );
+      }
+    }
+
+    const result = buildConfig({ ...collected, metallbNamespace: namespace });
+    const problems = [...(result.ok ? [] : result.problems), ...standaloneProblems];
+    for (const problem of problems) io.out(formatProblem(problem));
+    if (!values.quiet) {
+      for (const warning of result.warnings) io.err(`warning: ${formatProblem(warning)}`);
+      io.err(
+        `validated ${checked} metallb.io object(s): ${problems.length} problem(s), ${result.warnings.length} warning(s)`,
+      );
+    }
+    if (unreadable.length > 0) return 2;
+    return problems.length > 0 ? 1 : 0;
+  },
+};

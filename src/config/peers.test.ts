@@ -1,0 +1,331 @@
+import { describe, expect, it } from '@jest/globals';
+import { inspect } from 'node:util';
+import type { BGPPeerV1Beta1 } from '../api/types.generated.js';
+import { buildConfig } from './index.js';
+import {
+  bfd,
+  configOf,
+  node,
+  ns,
+  peer,
+  problemsOf,
+  secret,
+  transientOf,
+  warningsOf,
+} from './test-fixtures.js';
+
+const where = 'BGPPeer/metallb-system/r1';
+
+describe('BGPPeer AS numbers', () => {
+  it('rejects myASN 0', () => {
+    expect(problemsOf({ peers: [peer('r1', { myASN: 0 })] })).toEqual([
+      `${where}: spec.myASN: 0 is not an AS number; set the AS number the speakers use: an AS number is 1-4294967295 (private: 64512-65534 and 4200000000-4294967294)`,
+    ]);
+  });
+
+  it('rejects a peer with neither peerASN nor dynamicASN', () => {
+    expect(problemsOf({ peers: [peer('r1', { peerASN: undefined })] })).toEqual([
+      `${where}: spec.peerASN: missing; set peerASN to the router's AS number, or dynamicASN to internal or external to accept the AS number the router sends`,
+    ]);
+  });
+
+  it('reads peerASN 0 as unset, as upstream does', () => {
+    expect(problemsOf({ peers: [peer('r1', { peerASN: 0 })] })).toEqual([
+      `${where}: spec.peerASN: missing; set peerASN to the router's AS number, or dynamicASN to internal or external to accept the AS number the router sends`,
+    ]);
+  });
+
+  it('rejects a peer with both peerASN and dynamicASN', () => {
+    expect(problemsOf({ peers: [peer('r1', { dynamicASN: 'external' })] })).toEqual([
+      `${where}: spec.dynamicASN: peerASN and dynamicASN are both set; set only one of them`,
+    ]);
+  });
+
+  it('reports an unknown dynamicASN once, from the schema', () => {
+    const bad = peer('r1', { peerASN: undefined, dynamicASN: 'sometimes' as 'internal' });
+    expect(problemsOf({ peers: [bad] })).toEqual([
+      `${where}: spec.dynamicASN: must be one of "internal", "external", got "sometimes"`,
+    ]);
+  });
+
+  it('rejects ebgpMultiHop on an iBGP peer', () => {
+    expect(problemsOf({ peers: [peer('r1', { peerASN: 64512, ebgpMultiHop: true })] })).toEqual([
+      `${where}: spec.ebgpMultiHop: peerASN equals myASN (64512), so this is an iBGP session, which may span several hops already; remove ebgpMultiHop`,
+    ]);
+  });
+
+  it('accepts an iBGP peer without multihop and an eBGP peer with it', () => {
+    const config = configOf({
+      peers: [
+        peer('ibgp', { peerASN: 64512 }),
+        peer('ebgp', { peerAddress: '192.0.2.2', ebgpMultiHop: true }),
+        peer('dynamic', { peerASN: undefined, dynamicASN: 'internal', peerAddress: '192.0.2.3' }),
+      ],
+    });
+    expect(config.peers.get('ibgp')).toMatchObject({ ibgp: true, remoteAS: 64512, ebgpMultiHop: false });
+    expect(config.peers.get('ebgp')).toMatchObject({ ibgp: false, remoteAS: 64513, ebgpMultiHop: true });
+    expect(config.peers.get('dynamic')).toMatchObject({ ibgp: true, remoteAS: 'internal' });
+  });
+});
+
+describe('BGPPeer addresses', () => {
+  it('rejects a peer with neither peerAddress nor interface', () => {
+    expect(problemsOf({ peers: [peer('r1', { peerAddress: undefined })] })).toEqual([
+      `${where}: spec.peerAddress: missing; set peerAddress to the router's IP address (such as 192.0.2.1 or 2001:db8::1), or interface for unnumbered BGP`,
+    ]);
+  });
+
+  it('rejects a peer with both peerAddress and interface', () => {
+    expect(problemsOf({ peers: [peer('r1', { interface: 'eth1' })] })).toEqual([
+      `${where}: spec.interface: peerAddress and interface are both set; set peerAddress for a router at a known address, or interface for unnumbered BGP, not both`,
+    ]);
+  });
+
+  it('rejects a peerAddress that is not an IP address', () => {
+    expect(problemsOf({ peers: [peer('r1', { peerAddress: 'router.example' })] })).toEqual([
+      `${where}: spec.peerAddress: "router.example" is not an IP address; use one such as 192.0.2.1 or 2001:db8::1`,
+    ]);
+  });
+
+  it('rejects a routerID that is not an IPv4 address', () => {
+    expect(problemsOf({ peers: [peer('r1', { routerID: '2001:db8::1' })] })).toEqual([
+      `${where}: spec.routerID: "2001:db8::1" is not an IPv4 address; a BGP router ID is 32 bits written as one, such as 192.0.2.10, even on IPv6 sessions`,
+    ]);
+  });
+
+  it('rejects a sourceAddress that is not an IP address', () => {
+    expect(problemsOf({ peers: [peer('r1', { sourceAddress: '192.0.2.300' })] })).toEqual([
+      `${where}: spec.sourceAddress: "192.0.2.300" is not an IP address; use an address of this node such as 192.0.2.1 or 2001:db8::1, or leave it unset`,
+    ]);
+  });
+
+  it('accepts an IPv6 peer, an unnumbered peer and a peer in a VRF, naming each as FRR does', () => {
+    const config = configOf({
+      peers: [
+        peer('v6', { peerAddress: '2001:DB8::1', sourceAddress: '2001:db8::2' }),
+        peer('unnumbered', { peerAddress: undefined, interface: 'eth1' }),
+        peer('red', { peerAddress: '198.51.100.1', vrf: 'red' }),
+      ],
+    });
+    expect(config.peers.get('v6')?.identifier).toBe('2001:db8::1');
+    expect(config.peers.get('unnumbered')).toMatchObject({
+      identifier: 'eth1',
+      target: { kind: 'interface', interface: 'eth1' },
+    });
+    expect(config.peers.get('red')).toMatchObject({ identifier: '198.51.100.1-red', vrf: 'red', port: 179 });
+  });
+
+  it('reads a deprecated v1beta1 peer as v1beta2, with port 0 meaning the default', () => {
+    const old: BGPPeerV1Beta1 = {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'BGPPeer',
+      metadata: { name: 'old', namespace: ns },
+      spec: { myASN: 64512, peerASN: 64513, peerAddress: '192.0.2.1', peerPort: 0 },
+    };
+    expect(configOf({ peers: [old] }).peers.get('old')).toMatchObject({ port: 179, remoteAS: 64513 });
+  });
+});
+
+describe('BGPPeer timers', () => {
+  const timersOf = (spec: { holdTime?: string; keepaliveTime?: string; connectTime?: string }) =>
+    configOf({ peers: [peer('r1', spec)] }).peers.get('r1');
+
+  it('rejects a hold time between 0 and 3s', () => {
+    expect(problemsOf({ peers: [peer('r1', { holdTime: '2s' })] })).toEqual([
+      `${where}: spec.holdTime: "2s" is too short: the hold time must be 0 (no keepalives) or at least 3s`,
+    ]);
+  });
+
+  it('rejects a keepalive whose derived hold time is too short', () => {
+    expect(problemsOf({ peers: [peer('r1', { keepaliveTime: '500ms' })] })).toEqual([
+      `${where}: spec.keepaliveTime: "500ms" implies a hold time of 1.5s (3 × keepaliveTime), but the hold time must be 0 or at least 3s; set keepaliveTime to at least 1s, or set holdTime too`,
+    ]);
+  });
+
+  it('rejects a keepalive longer than the hold time', () => {
+    expect(problemsOf({ peers: [peer('r1', { holdTime: '30s', keepaliveTime: '1m' })] })).toEqual([
+      `${where}: spec.keepaliveTime: "1m" is longer than holdTime "30s"; keepalives must come at least once per hold time (a third of it is usual)`,
+    ]);
+  });
+
+  it('rejects a negative keepalive', () => {
+    expect(problemsOf({ peers: [peer('r1', { holdTime: '90s', keepaliveTime: '-1s' })] })).toEqual([
+      `${where}: spec.keepaliveTime: "-1s" is negative; use a positive duration such as 30s`,
+    ]);
+  });
+
+  it('leaves timers to FRR when neither is set', () => {
+    expect(timersOf({})?.timers).toBeUndefined();
+  });
+
+  it('derives keepalive from hold time and hold time from keepalive', () => {
+    expect(timersOf({ holdTime: '90s' })?.timers).toEqual({ holdSeconds: 90, keepaliveSeconds: 30 });
+    expect(timersOf({ keepaliveTime: '10s' })?.timers).toEqual({ holdSeconds: 30, keepaliveSeconds: 10 });
+    expect(timersOf({ holdTime: '1m30s', keepaliveTime: '20s' })?.timers).toEqual({
+      holdSeconds: 90,
+      keepaliveSeconds: 20,
+    });
+  });
+
+  it('accepts a hold time of 0, and exactly 3s, rounding down to whole seconds', () => {
+    expect(timersOf({ holdTime: '0s' })?.timers).toEqual({ holdSeconds: 0, keepaliveSeconds: 0 });
+    expect(timersOf({ holdTime: '3s' })?.timers).toEqual({ holdSeconds: 3, keepaliveSeconds: 1 });
+    expect(timersOf({ holdTime: '3.9s' })?.timers).toEqual({ holdSeconds: 3, keepaliveSeconds: 1 });
+  });
+
+  it('reads connectTime as whole seconds', () => {
+    expect(timersOf({ connectTime: '2m' })?.connectTimeSeconds).toBe(120);
+  });
+});
+
+describe('BGPPeer passwords', () => {
+  const basicAuth = (name: string, password: string) =>
+    secret(name, {
+      type: 'kubernetes.io/basic-auth',
+      data: { password: Buffer.from(password).toString('base64') },
+    });
+
+  it('rejects a password together with a passwordSecret', () => {
+    const bad = peer('r1', { password: 'inline', passwordSecret: { name: 'bgp' } });
+    expect(problemsOf({ peers: [bad], secrets: [basicAuth('bgp', 'x')] })).toEqual([
+      `${where}: spec.passwordSecret: both password and passwordSecret are set; keep one of them (passwordSecret keeps the password out of the BGPPeer)`,
+    ]);
+  });
+
+  it('reports a Secret that does not exist yet as transient', () => {
+    const input = { peers: [peer('r1', { passwordSecret: { name: 'bgp' } })] };
+    expect(problemsOf(input)).toEqual([
+      `${where}: spec.passwordSecret.name: Secret "bgp" does not exist in "metallb-system"; create it with type kubernetes.io/basic-auth and the key password`,
+    ]);
+    expect(transientOf(input)).toEqual([true]);
+  });
+
+  it('does not look for the Secret in other namespaces', () => {
+    const input = {
+      peers: [peer('r1', { passwordSecret: { name: 'bgp' } })],
+      secrets: [
+        secret(
+          'bgp',
+          { type: 'kubernetes.io/basic-auth', stringData: { password: 'x' } },
+          { namespace: 'default' },
+        ),
+      ],
+    };
+    expect(transientOf(input)).toEqual([true]);
+  });
+
+  it('rejects a passwordSecret in another namespace', () => {
+    expect(
+      problemsOf({ peers: [peer('r1', { passwordSecret: { name: 'bgp', namespace: 'default' } })] }),
+    ).toEqual([
+      `${where}: spec.passwordSecret.namespace: "default": MetalLB reads Secrets only from its own namespace "metallb-system"; move the Secret there and drop the namespace`,
+    ]);
+  });
+
+  it('rejects a Secret of the wrong type', () => {
+    const input = {
+      peers: [peer('r1', { passwordSecret: { name: 'bgp' } })],
+      secrets: [secret('bgp', { type: 'Opaque', stringData: { password: 'x' } })],
+    };
+    expect(problemsOf(input)).toEqual([
+      `${where}: spec.passwordSecret.name: Secret "bgp" has type "Opaque"; a BGP password Secret must have type kubernetes.io/basic-auth`,
+    ]);
+    expect(transientOf(input)).toEqual([false]);
+  });
+
+  it('rejects a Secret without a password key', () => {
+    const input = {
+      peers: [peer('r1', { passwordSecret: { name: 'bgp' } })],
+      secrets: [secret('bgp', { type: 'kubernetes.io/basic-auth', data: { username: 'eA==' } })],
+    };
+    expect(problemsOf(input)).toEqual([
+      `${where}: spec.passwordSecret.name: Secret "bgp" has no password key; put the password under data.password (base64) or stringData.password`,
+    ]);
+  });
+
+  it('rejects a Secret whose data.password is not base64', () => {
+    const input = {
+      peers: [peer('r1', { passwordSecret: { name: 'bgp' } })],
+      secrets: [secret('bgp', { type: 'kubernetes.io/basic-auth', data: { password: 'plain text!' } })],
+    };
+    expect(problemsOf(input)).toEqual([
+      `${where}: spec.passwordSecret.name: data.password of Secret "bgp" is not valid base64; encode it, or put the plain text under stringData.password`,
+    ]);
+  });
+
+  it('resolves the password from the Secret and never prints it', () => {
+    const config = configOf({
+      peers: [peer('r1', { passwordSecret: { name: 'bgp' } })],
+      secrets: [basicAuth('bgp', 's3cret')],
+    });
+    const resolved = config.peers.get('r1');
+    expect(resolved?.password?.reveal()).toBe('s3cret');
+    expect(resolved?.passwordSecretName).toBe('bgp');
+    const json = JSON.stringify(resolved, (_key, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+    expect(json).toContain('"password":"[redacted]"');
+    expect(inspect(resolved, { depth: 10 })).not.toContain('s3cret');
+    expect(`${String(resolved?.password)}`).toBe('[redacted]');
+  });
+
+  it('takes an inline password and one from stringData', () => {
+    const config = configOf({
+      peers: [
+        peer('inline', { password: 'one' }),
+        peer('from-secret', { peerAddress: '192.0.2.2', passwordSecret: { name: 'bgp' } }),
+      ],
+      secrets: [secret('bgp', { type: 'kubernetes.io/basic-auth', stringData: { password: 'two' } })],
+    });
+    expect(config.peers.get('inline')?.password?.reveal()).toBe('one');
+    expect(config.peers.get('from-secret')?.password?.reveal()).toBe('two');
+  });
+
+  it('sees a changed password when comparing two configs, without seeing the password', () => {
+    const build = (password: string) =>
+      buildConfig({ metallbNamespace: ns, peers: [peer('r1', { password })] });
+    const a = build('one');
+    const b = build('two');
+    expect(a.ok && b.ok && a.config.peers.get('r1')).not.toEqual(b.ok && b.config.peers.get('r1'));
+  });
+});
+
+describe('BGPPeer references', () => {
+  it('reports a BFDProfile that does not exist yet as transient', () => {
+    const input = { peers: [peer('r1', { bfdProfile: 'fast' })] };
+    expect(problemsOf(input)).toEqual([
+      `${where}: spec.bfdProfile: BFDProfile "fast" does not exist in "metallb-system"; create it, or remove bfdProfile to run the session without BFD`,
+    ]);
+    expect(transientOf(input)).toEqual([true]);
+  });
+
+  it('reports an invalid BFDProfile on the profile, not as missing on the peer', () => {
+    expect(
+      problemsOf({
+        peers: [peer('r1', { bfdProfile: 'fast' })],
+        bfdProfiles: [bfd('fast', { detectMultiplier: 1 })],
+      }),
+    ).toEqual(['BFDProfile/metallb-system/fast: spec.detectMultiplier: must be between 2 and 255, got 1']);
+  });
+
+  it('accepts a peer whose BFDProfile exists', () => {
+    const config = configOf({ peers: [peer('r1', { bfdProfile: 'fast' })], bfdProfiles: [bfd('fast', {})] });
+    expect(config.peers.get('r1')?.bfdProfile).toBe('fast');
+  });
+
+  it('warns that disableMP is deprecated without rejecting the peer', () => {
+    const input = { peers: [peer('r1', { disableMP: true })] };
+    expect(problemsOf(input)).toEqual([]);
+    expect(warningsOf(input)).toEqual([
+      `${where}: spec.disableMP: deprecated and without effect: each address family already has its own session unless dualStackAddressFamily is set; remove it`,
+    ]);
+  });
+
+  it('resolves nodeSelectors against the Nodes', () => {
+    const config = configOf({
+      peers: [peer('r1', { nodeSelectors: [{ matchLabels: { rack: 'a' } }] })],
+      nodes: [node('n2', { rack: 'a' }), node('n1', { rack: 'a' }), node('n3', { rack: 'b' })],
+    });
+    expect(config.peers.get('r1')?.nodes).toEqual(['n1', 'n2']);
+  });
+});

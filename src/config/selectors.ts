@@ -1,0 +1,297 @@
+/**
+ * Kubernetes label selectors: parsing with the hygiene rules upstream applies to every selector list
+ * (valid keys, values and operators; no duplicate values, requirements or selectors), matching against
+ * labels, and deciding whether two selector lists can ever pick the same object.
+ */
+import { joinPath } from '../api/problem.js';
+import { asRecord, quote, readList, readRecord, readString, type Fields } from './read.js';
+import type { Reporter } from './report.js';
+
+export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+export interface Requirement {
+  readonly key: string;
+  readonly operator: SelectorOperator;
+  /** Sorted and distinct; empty for Exists and DoesNotExist. */
+  readonly values: readonly string[];
+}
+
+/**
+ * A parsed label selector: an object matches when it meets every requirement. matchLabels become In
+ * requirements, so the shape is also a valid metav1.LabelSelector for any matcher that takes one.
+ */
+export interface Selector {
+  readonly matchExpressions: readonly Requirement[];
+}
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** The selector that matches everything. */
+export const everything: Selector = { matchExpressions: [] };
+
+const operators: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+const nameSegment = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why `key` is not a valid label key, or undefined when it is. */
+export function labelKeyError(key: string): string | undefined {
+  const slash = key.indexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !dnsSubdomain.test(prefix))) {
+    return `label key ${quote(key)} has an invalid prefix: it must be a lower-case DNS subdomain such as example.com`;
+  }
+  if (name.length === 0 || name.length > 63 || !nameSegment.test(name)) {
+    return `label key ${quote(key)} is invalid: the name part must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
+/** Why `value` is not a valid label value, or undefined when it is. */
+export function labelValueError(value: string): string | undefined {
+  if (value === '' || (value.length <= 63 && nameSegment.test(value))) return undefined;
+  return `label value ${quote(value)} is invalid: it must be empty or 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+}
+
+/** A path step for a map key: .key when it reads as an identifier, ["key"] otherwise. */
+export function keyPath(base: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? joinPath(base, key) : `${base}[${JSON.stringify(key)}]`;
+}
+
+function requirementKey(requirement: Requirement): string {
+  return JSON.stringify([requirement.key, requirement.operator, requirement.values]);
+}
+
+/** A canonical text for a selector, equal for selectors that say the same thing. */
+export function selectorKey(selector: Selector): string {
+  return JSON.stringify(selector.matchExpressions.map(requirementKey).sort());
+}
+
+export function selectorListKey(selectors: readonly Selector[]): string {
+  return JSON.stringify(selectors.map(selectorKey).sort());
+}
+
+/**
+ * Parses one LabelSelector at `field`. Returns undefined when it is not usable (its problems reported), so a
+ * broken selector never silently turns into one that matches everything.
+ */
+export function parseSelector(value: unknown, field: string, report: Reporter): Selector | undefined {
+  const record = asRecord(value);
+  if (!record) return undefined; // not an object: the schema check reports it
+  let usable = true;
+  const requirements: Requirement[] = [];
+  const matchLabels = readRecord(record, 'matchLabels');
+  for (const [key, labelValue] of Object.entries(matchLabels ?? {})) {
+    const path = keyPath(joinPath(field, 'matchLabels'), key);
+    if (typeof labelValue !== 'string') {
+      usable = false;
+      continue;
+    }
+    const error = labelKeyError(key) ?? labelValueError(labelValue);
+    if (error) {
+      report.problem(path, error);
+      usable = false;
+      continue;
+    }
+    requirements.push({ key, operator: 'In', values: [labelValue] });
+  }
+  const seenExpressions = new Map<string, number>();
+  readList(record, 'matchExpressions').forEach((item, index) => {
+    const path = `${joinPath(field, 'matchExpressions')}[${index}]`;
+    const requirement = parseRequirement(asRecord(item), path, report);
+    if (!requirement) {
+      usable = false;
+      return;
+    }
+    const key = requirementKey(requirement);
+    const first = seenExpressions.get(key);
+    if (first !== undefined) {
+      report.problem(path, `repeats matchExpressions[${first}]; list each requirement once`);
+      usable = false;
+      return;
+    }
+    seenExpressions.set(key, index);
+    requirements.push(requirement);
+  });
+  return usable ? { matchExpressions: requirements } : undefined;
+}
+
+function parseRequirement(
+  record: Fields | undefined,
+  path: string,
+  report: Reporter,
+): Requirement | undefined {
+  if (!record) return undefined;
+  const key = readString(record, 'key');
+  const operator = readString(record, 'operator');
+  if (key === undefined || operator === undefined) {
+    // Missing or mistyped: the schema check reports it; say so here only when the schema cannot.
+    if (key === undefined && !Object.hasOwn(record, 'key'))
+      report.problem(joinPath(path, 'key'), 'required: the label key to test');
+    if (operator === undefined && !Object.hasOwn(record, 'operator'))
+      report.problem(joinPath(path, 'operator'), 'required: one of In, NotIn, Exists or DoesNotExist');
+    return undefined;
+  }
+  const keyError = labelKeyError(key);
+  if (keyError) {
+    report.problem(joinPath(path, 'key'), keyError);
+    return undefined;
+  }
+  if (!(operators as readonly string[]).includes(operator)) {
+    report.problem(
+      joinPath(path, 'operator'),
+      `${quote(operator)} is not an operator; use one of In, NotIn, Exists or DoesNotExist (case matters)`,
+    );
+    return undefined;
+  }
+  const rawValues = readList(record, 'values');
+  const valuesPath = joinPath(path, 'values');
+  const needsValues = operator === 'In' || operator === 'NotIn';
+  if (needsValues && rawValues.length === 0) {
+    report.problem(valuesPath, `operator ${operator} needs at least one value`);
+    return undefined;
+  }
+  if (!needsValues && rawValues.length > 0) {
+    report.problem(valuesPath, `operator ${operator} takes no values; remove them, or use In or NotIn`);
+    return undefined;
+  }
+  let usable = true;
+  const seen = new Map<string, number>();
+  rawValues.forEach((value, index) => {
+    if (typeof value !== 'string') {
+      usable = false;
+      return;
+    }
+    const error = labelValueError(value);
+    if (error) {
+      report.problem(`${valuesPath}[${index}]`, error);
+      usable = false;
+      return;
+    }
+    const first = seen.get(value);
+    if (first !== undefined) {
+      report.problem(
+        `${valuesPath}[${index}]`,
+        `${quote(value)} is already listed at values[${first}]; list each value once`,
+      );
+      usable = false;
+      return;
+    }
+    seen.set(value, index);
+  });
+  if (!usable) return undefined;
+  return { key, operator: operator as SelectorOperator, values: [...seen.keys()].sort() };
+}
+
+/**
+ * Parses the selector list at `field` (e.g. spec.nodeSelectors) and rejects a selector that repeats an
+ * earlier one. Unusable selectors are dropped from the result; `complete` says whether any were.
+ */
+export function parseSelectorList(
+  list: readonly unknown[],
+  field: string,
+  report: Reporter,
+): { selectors: Selector[]; complete: boolean } {
+  const selectors: Selector[] = [];
+  const seen = new Map<string, number>();
+  let complete = true;
+  list.forEach((item, index) => {
+    const path = `${field}[${index}]`;
+    const selector = parseSelector(item, path, report);
+    if (!selector) {
+      complete = false;
+      return;
+    }
+    const key = selectorKey(selector);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      const listName = field.slice(field.lastIndexOf('.') + 1);
+      report.problem(path, `selects the same as ${listName}[${first}]; list each selector once`);
+      complete = false;
+      return;
+    }
+    seen.set(key, index);
+    selectors.push(selector);
+  });
+  return { selectors, complete };
+}
+
+function requirementHolds(requirement: Requirement, labels: Labels): boolean {
+  const present = Object.hasOwn(labels, requirement.key);
+  const value = present ? labels[requirement.key] : undefined;
+  switch (requirement.operator) {
+    case 'In':
+      return value !== undefined && requirement.values.includes(value);
+    case 'NotIn':
+      return value === undefined || !requirement.values.includes(value);
+    case 'Exists':
+      return present;
+    case 'DoesNotExist':
+      return !present;
+  }
+}
+
+export function selectorMatches(selector: Selector, labels: Labels): boolean {
+  return selector.matchExpressions.every((requirement) => requirementHolds(requirement, labels));
+}
+
+/** For fields where an empty list means "everything" (nodeSelectors, serviceSelectors, ...). */
+export function selectsAll(selectors: readonly Selector[], labels: Labels): boolean {
+  return selectors.length === 0 || selectors.some((selector) => selectorMatches(selector, labels));
+}
+
+/** For fields where an empty list means "nothing" (ipAddressPoolSelectors when names are also given). */
+export function selectsAny(selectors: readonly Selector[], labels: Labels): boolean {
+  return selectors.some((selector) => selectorMatches(selector, labels));
+}
+
+/** Whether one set of labels can satisfy both selectors: false only when they provably contradict. */
+export function selectorsCompatible(a: Selector, b: Selector): boolean {
+  interface KeyConstraint {
+    mustExist: boolean;
+    mustNotExist: boolean;
+    allowed?: Set<string>;
+    excluded: Set<string>;
+  }
+  const byKey = new Map<string, KeyConstraint>();
+  for (const requirement of [...a.matchExpressions, ...b.matchExpressions]) {
+    let constraint = byKey.get(requirement.key);
+    if (!constraint) {
+      constraint = { mustExist: false, mustNotExist: false, excluded: new Set() };
+      byKey.set(requirement.key, constraint);
+    }
+    switch (requirement.operator) {
+      case 'In': {
+        constraint.mustExist = true;
+        const previous = constraint.allowed;
+        constraint.allowed = new Set(requirement.values.filter((v) => !previous || previous.has(v)));
+        break;
+      }
+      case 'NotIn':
+        for (const value of requirement.values) constraint.excluded.add(value);
+        break;
+      case 'Exists':
+        constraint.mustExist = true;
+        break;
+      case 'DoesNotExist':
+        constraint.mustNotExist = true;
+        break;
+    }
+  }
+  for (const constraint of byKey.values()) {
+    if (constraint.mustExist && constraint.mustNotExist) return false;
+    const allowed = constraint.allowed;
+    if (allowed && ![...allowed].some((value) => !constraint.excluded.has(value))) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether two selector lists (empty meaning everything) can select a common object. Used when the objects
+ * themselves are not known, e.g. validating files offline without Node objects.
+ */
+export function selectorListsCanOverlap(a: readonly Selector[], b: readonly Selector[]): boolean {
+  const left = a.length > 0 ? a : [everything];
+  const right = b.length > 0 ? b : [everything];
+  return left.some((x) => right.some((y) => selectorsCompatible(x, y)));
+}

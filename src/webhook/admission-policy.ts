@@ -1,0 +1,123 @@
+/**
+ * What the validating webhook allows. A create or update is judged by the whole configuration it would
+ * produce, with the same buildConfig the controller and speakers run, and refused only for problems it
+ * introduces: a pre-existing problem elsewhere does not block an unrelated change, and a reference to an
+ * object not created yet (transient) does not block creating objects in any order.
+ */
+import { buildConfig, type ConfigInput } from '../config/index.js';
+import { formatProblem, type Problem } from '../api/problem.js';
+import type { AdmissionRequest, AdmissionVerdict } from './server.js';
+import { validateMetalLB } from '../operator/validate-metallb.js';
+
+type RawObject = Record<string, unknown>;
+
+/** The objects the webhook sees in the cluster right now (from its informer caches). */
+export interface ClusterView {
+  readonly pools: readonly RawObject[];
+  readonly l2Advertisements: readonly RawObject[];
+  readonly bgpAdvertisements: readonly RawObject[];
+  readonly peers: readonly RawObject[];
+  readonly bfdProfiles: readonly RawObject[];
+  readonly communities: readonly RawObject[];
+  readonly secrets: readonly RawObject[];
+  readonly nodes: readonly RawObject[];
+  readonly namespaces: readonly RawObject[];
+}
+
+const listByKind = {
+  IPAddressPool: 'pools',
+  L2Advertisement: 'l2Advertisements',
+  BGPAdvertisement: 'bgpAdvertisements',
+  BGPPeer: 'peers',
+  BFDProfile: 'bfdProfiles',
+  Community: 'communities',
+} as const satisfies Record<string, keyof ClusterView>;
+
+type ConfigKind = keyof typeof listByKind;
+
+function isConfigKind(kind: string): kind is ConfigKind {
+  return kind in listByKind;
+}
+
+function nameOf(object: RawObject | null | undefined): string | undefined {
+  const metadata = object?.metadata as RawObject | undefined;
+  return typeof metadata?.name === 'string' ? metadata.name : undefined;
+}
+
+function input(view: ClusterView, metallbNamespace: string): ConfigInput {
+  return { ...view, metallbNamespace } as ConfigInput;
+}
+
+function problemsOf(
+  view: ClusterView,
+  metallbNamespace: string,
+): { problems: Problem[]; warnings: Problem[] } {
+  const result = buildConfig(input(view, metallbNamespace));
+  return { problems: result.ok ? [] : [...result.problems], warnings: [...result.warnings] };
+}
+
+/** The view with `object` in place of the object of the same name (or added). */
+function withObject(view: ClusterView, kind: ConfigKind, object: RawObject, namespace: string): ClusterView {
+  const key = listByKind[kind];
+  const name = nameOf(object);
+  const metadata = { ...((object.metadata as RawObject | undefined) ?? {}), namespace };
+  const placed = { ...object, metadata };
+  return { ...view, [key]: [...view[key].filter((existing) => nameOf(existing) !== name), placed] };
+}
+
+function deny(problems: readonly Problem[]): AdmissionVerdict {
+  return { allowed: false, message: problems.map(formatProblem).join('\n') };
+}
+
+export function decideAdmission(
+  request: AdmissionRequest,
+  view: ClusterView,
+  metallbNamespace: string,
+): AdmissionVerdict {
+  const kind = request.kind.kind;
+  const object = request.object ?? undefined;
+  const ref = { kind, namespace: request.namespace, name: request.name ?? nameOf(object) };
+
+  if (request.operation === 'DELETE') {
+    if (kind !== 'BFDProfile') return { allowed: true };
+    const users = view.peers.filter(
+      (peer) => (peer.spec as RawObject | undefined)?.bfdProfile === request.name,
+    );
+    if (users.length === 0) return { allowed: true };
+    return deny(
+      users.map((peer) => ({
+        object: ref,
+        field: '',
+        message: `cannot delete: BGPPeer ${nameOf(peer) ?? '<unnamed>'} uses this profile (spec.bfdProfile); remove or change that reference first`,
+      })),
+    );
+  }
+  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return { allowed: true };
+  if (!object) return { allowed: true };
+
+  if (request.namespace !== metallbNamespace) {
+    return deny([
+      {
+        object: ref,
+        field: 'metadata.namespace',
+        message: `MetalLB resources must be created in namespace ${metallbNamespace}, the namespace MetalLB watches; an object in ${request.namespace ?? '<none>'} would never be used`,
+      },
+    ]);
+  }
+  if (kind === 'MetalLB') {
+    const problems = validateMetalLB(object);
+    return problems.length > 0 ? deny(problems) : { allowed: true };
+  }
+  if (!isConfigKind(kind)) return { allowed: true };
+
+  const before = problemsOf(view, metallbNamespace);
+  const after = problemsOf(withObject(view, kind, object, metallbNamespace), metallbNamespace);
+  const known = new Set(before.problems.map(formatProblem));
+  const introduced = after.problems.filter(
+    (problem) => !problem.transient && !known.has(formatProblem(problem)),
+  );
+  const knownWarnings = new Set(before.warnings.map(formatProblem));
+  const warnings = after.warnings.filter((w) => !knownWarnings.has(formatProblem(w))).map(formatProblem);
+  if (introduced.length > 0) return { ...deny(introduced), warnings };
+  return warnings.length > 0 ? { allowed: true, warnings } : { allowed: true };
+}
