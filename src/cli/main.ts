@@ -6,6 +6,7 @@ import { helpText, parseCommandArgs, exitUsage, type Command, type Output } from
 import { schemaCheckCommand } from './schema-check.js';
 import { renderCommand } from './render.js';
 import { validateCommand } from './validate.js';
+import { migrateCommand } from './migrate.js';
 import { productVersion } from './version.js';
 
 const versionCommand: Command = {
