@@ -24,6 +24,7 @@ export const commands: readonly Command[] = [
   versionCommand,
   schemaCheckCommand,
   validateCommand,
+  migrateCommand,
   renderCommand,
 ];
 
