@@ -7,6 +7,7 @@ import { schemaCheckCommand } from './schema-check.js';
 import { renderCommand } from './render.js';
 import { validateCommand } from './validate.js';
 import { migrateCommand } from './migrate.js';
+import { frrConfigCommand } from './frr-config.js';
 import { productVersion } from './version.js';
 
 const versionCommand: Command = {
@@ -25,6 +26,7 @@ export const commands: readonly Command[] = [
   schemaCheckCommand,
   validateCommand,
   migrateCommand,
+  frrConfigCommand,
   renderCommand,
 ];
 
