@@ -1,0 +1,61 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { Controller } from './controller.js';
+import { InformerFactory } from './informer-factory.js';
+import type { KubeObject } from './kube-object.js';
+import { RawClient } from './raw-client.js';
+import { FakeApiServer } from './testing/fake-api-server.js';
+import { waitFor } from './testing/wait-for.js';
+
+const configMaps = { group: '', version: 'v1', plural: 'configmaps', namespaced: true };
+
+let server: FakeApiServer;
+let client: RawClient;
+let factory: InformerFactory;
+
+beforeEach(async () => {
+  server = new FakeApiServer();
+  await server.start();
+  client = new RawClient(server.kubeConfig());
+  factory = new InformerFactory({ client });
+});
+
+afterEach(async () => {
+  await factory.stopAll();
+  client.close();
+  await server.close();
+});
+
+describe('InformerFactory', () => {
+  it('hands out one shared informer per resource, namespace and selectors', () => {
+    const a = factory.informer({ resource: configMaps, namespace: 'test' });
+    const b = factory.informer({ resource: configMaps, namespace: 'test' });
+    const other = factory.informer({ resource: configMaps, namespace: 'test', labelSelector: 'app=x' });
+    expect(a).toBe(b);
+    expect(other).not.toBe(a);
+  });
+
+  it('feeds a controller that reconciles from the cache as the server changes', async () => {
+    server.upsert({ metadata: { name: 'a', namespace: 'test' }, data: { v: '1' } });
+    const informer = factory.informer<KubeObject & { data?: { v?: string } }>({
+      resource: configMaps,
+      namespace: 'test',
+    });
+    const observed: string[] = [];
+    const controller = new Controller({
+      name: 'configmaps',
+      reconcile: async (key) => {
+        observed.push(`${key}=${informer.get(key)?.data?.v ?? 'gone'}`);
+      },
+    }).primary(informer);
+    factory.startAll();
+    await factory.waitForSync();
+    expect(factory.hasSynced()).toBe(true);
+    await controller.start();
+    await waitFor(() => observed.includes('test/a=1'), 'the first reconcile');
+    server.upsert({ metadata: { name: 'a', namespace: 'test' }, data: { v: '2' } });
+    await waitFor(() => observed.includes('test/a=2'), 'the update');
+    server.remove('a');
+    await waitFor(() => observed.includes('test/a=gone'), 'the delete');
+    await controller.stop();
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * One informer per (resource, namespace, selectors) per process: the controllers of a binary share caches
+ * and watches instead of each opening its own.
+ */
+import { Informer, type InformerOptions } from './informer.js';
+import type { KubeObject } from './kube-object.js';
+import { collectionPath, type ResourceType } from './resources.js';
+
+export interface InformerRequest {
+  readonly resource: ResourceType;
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+export type InformerDefaults = Omit<
+  InformerOptions,
+  'resource' | 'namespace' | 'labelSelector' | 'fieldSelector'
+>;
+
+export class InformerFactory {
+  private readonly informers = new Map<string, Informer<KubeObject>>();
+  private started = false;
+
+  constructor(private readonly defaults: InformerDefaults) {}
+
+  /** The shared informer for this request, created on first use (and started if the factory already is). */
+  informer<T extends KubeObject>(request: InformerRequest): Informer<T> {
+    const key = JSON.stringify([
+      collectionPath(request.resource, request.namespace),
+      request.labelSelector ?? '',
+      request.fieldSelector ?? '',
+    ]);
+    let informer = this.informers.get(key);
+    if (!informer) {
+      informer = new Informer<KubeObject>({ ...this.defaults, ...request });
+      this.informers.set(key, informer);
+      if (this.started) informer.start();
+    }
+    // The cache holds whatever the server sent; T is the caller's claim about that shape.
+    return informer as unknown as Informer<T>;
+  }
+
+  startAll(): void {
+    this.started = true;
+    for (const informer of this.informers.values()) informer.start();
+  }
+
+  hasSynced(): boolean {
+    return [...this.informers.values()].every((informer) => informer.hasSynced());
+  }
+
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    await Promise.all([...this.informers.values()].map((informer) => informer.waitForSync(signal)));
+  }
+
+  async stopAll(): Promise<void> {
+    this.started = false;
+    await Promise.all([...this.informers.values()].map((informer) => informer.stop()));
+  }
+}

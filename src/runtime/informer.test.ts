@@ -1,0 +1,235 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { Informer, type InformerOptions } from './informer.js';
+import { RawClient } from './raw-client.js';
+import { FakeApiServer, type FakeObject } from './testing/fake-api-server.js';
+import { waitFor } from './testing/wait-for.js';
+
+interface ConfigMap extends FakeObject {
+  data?: Record<string, string>;
+}
+
+const tinyBackoff = { initialMs: 1, maxMs: 10, factor: 2, jitter: 0 };
+
+function configMap(name: string, value = 'v1'): ConfigMap {
+  return { metadata: { name, namespace: 'test' }, data: { value } };
+}
+
+let server: FakeApiServer;
+let client: RawClient;
+let informer: Informer<ConfigMap> | undefined;
+let seen: string[];
+
+beforeEach(async () => {
+  server = new FakeApiServer();
+  await server.start();
+  client = new RawClient(server.kubeConfig());
+  seen = [];
+});
+
+afterEach(async () => {
+  await informer?.stop();
+  informer = undefined;
+  client.close();
+  await server.close();
+});
+
+function startInformer(options: Partial<InformerOptions> = {}): Informer<ConfigMap> {
+  informer = new Informer<ConfigMap>({
+    client,
+    resource: server.collectionPath,
+    backoff: tinyBackoff,
+    ...options,
+  });
+  informer.addHandler({
+    onAdd: (o) => seen.push(`add ${o.metadata.name} ${o.data?.value ?? ''}`.trim()),
+    onUpdate: (_old, o) => seen.push(`update ${o.metadata.name} ${o.data?.value ?? ''}`.trim()),
+    onDelete: (o, { finalStateUnknown }) =>
+      seen.push(`delete ${o.metadata.name}${finalStateUnknown ? ' (missed)' : ''}`),
+  });
+  informer.start();
+  return informer;
+}
+
+describe('Informer', () => {
+  it('fills its cache from a paged list, in the shape watch events have, before it reports synced', async () => {
+    for (const name of ['a', 'b', 'c']) server.upsert(configMap(name));
+    const inf = startInformer({ pageSize: 2 });
+    await inf.waitForSync();
+    expect(inf.hasSynced()).toBe(true);
+    expect(inf.keys().sort()).toEqual(['test/a', 'test/b', 'test/c']);
+    expect(inf.get('test/a')).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap', data: { value: 'v1' } });
+    const lists = server.listRequests();
+    expect(lists.map((r) => [r.query.get('limit'), r.query.get('continue')])).toEqual([
+      ['2', null],
+      ['2', '2'],
+    ]);
+    expect(seen.sort()).toEqual(['add a v1', 'add b v1', 'add c v1']);
+  });
+
+  it("watches from the list's resourceVersion, with bookmarks and a 5 to 10 minute server timeout", async () => {
+    server.upsert(configMap('a'));
+    const listedAt = server.currentResourceVersion();
+    startInformer();
+    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    const query = (server.watchRequests()[0] as { query: URLSearchParams }).query;
+    expect(query.get('resourceVersion')).toBe(listedAt);
+    expect(query.get('allowWatchBookmarks')).toBe('true');
+    const timeout = Number(query.get('timeoutSeconds'));
+    expect(timeout).toBeGreaterThanOrEqual(300);
+    expect(timeout).toBeLessThanOrEqual(600);
+  });
+
+  it('applies watched adds, updates and deletes to the cache before handlers hear of them', async () => {
+    const inf = startInformer();
+    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    const cachedWhenNotified: (string | undefined)[] = [];
+    inf.addHandler({
+      onAdd: (o) => cachedWhenNotified.push(inf.get(`test/${o.metadata.name}`)?.data?.value),
+      onUpdate: (_old, o) => cachedWhenNotified.push(inf.get(`test/${o.metadata.name}`)?.data?.value),
+      onDelete: (o) => cachedWhenNotified.push(inf.get(`test/${o.metadata.name}`)?.data?.value ?? 'gone'),
+    });
+    server.upsert(configMap('a', 'v1'));
+    server.upsert(configMap('a', 'v2'));
+    server.upsert(configMap('b', 'v1'));
+    server.remove('b');
+    await waitFor(() => seen.length === 4, 'four events');
+    expect(seen).toEqual(['add a v1', 'update a v2', 'add b v1', 'delete b']);
+    expect(cachedWhenNotified).toEqual(['v1', 'v2', 'v1', 'gone']);
+    expect(inf.keys()).toEqual(['test/a']);
+    expect(inf.resourceVersion).toBe(server.currentResourceVersion());
+  });
+
+  it.each(['event', 'status'] as const)(
+    'relists when the watch answers 410 Gone (as %s) and reports deletes it missed meanwhile',
+    async (expiredAs) => {
+      server.expiredAs = expiredAs;
+      server.upsert(configMap('stays'));
+      server.upsert(configMap('goes'));
+      const inf = startInformer();
+      await waitFor(() => server.openWatches() === 1, 'the watch to open');
+      server.holdWatches = true;
+      server.endWatches();
+      await waitFor(() => server.heldWatches() === 1, 'the informer to try to reconnect');
+      server.remove('goes');
+      server.upsert(configMap('stays', 'v2'));
+      server.upsert(configMap('new'));
+      server.compact();
+      server.releaseHeldWatches();
+      await waitFor(() => server.listRequests().length === 2, 'a relist');
+      await waitFor(() => seen.length === 5, 'the relist to be applied');
+      expect(seen.slice(2).sort()).toEqual(['add new v1', 'delete goes (missed)', 'update stays v2']);
+      expect(inf.keys().sort()).toEqual(['test/new', 'test/stays']);
+      await waitFor(() => server.openWatches() === 1, 'the watch to reopen');
+      expect(server.watchRequests().at(-1)?.query.get('resourceVersion')).toBe(
+        server.currentResourceVersion(),
+      );
+    },
+  );
+
+  it('reconnects after watch errors from where it left off, without relisting', async () => {
+    server.upsert(configMap('a'));
+    const inf = startInformer();
+    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    const resumeFrom = inf.resourceVersion;
+    server.watchFailures.push(500, 503);
+    server.endWatches();
+    await waitFor(() => server.openWatches() === 1, 'the watch to reopen');
+    const retries = server.watchRequests().slice(1);
+    expect(retries).toHaveLength(3);
+    expect(retries.map((r) => r.query.get('resourceVersion'))).toEqual([resumeFrom, resumeFrom, resumeFrom]);
+    expect(server.listRequests()).toHaveLength(1);
+    server.upsert(configMap('a', 'v2'));
+    await waitFor(() => seen.includes('update a v2'), 'the update after reconnecting');
+  });
+
+  it('resumes from the resourceVersion of the last bookmark', async () => {
+    const inf = startInformer();
+    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    const bookmarked = server.bookmark();
+    await waitFor(() => inf.resourceVersion === bookmarked, 'the bookmark to arrive');
+    server.endWatches();
+    await waitFor(() => server.watchRequests().length === 2, 'a new watch');
+    expect(server.watchRequests()[1]?.query.get('resourceVersion')).toBe(bookmarked);
+    expect(seen).toEqual([]);
+  });
+
+  it('restarts a watch that has gone silent', async () => {
+    server.silentWatches = true;
+    startInformer({ watchdogMs: 20 });
+    await waitFor(() => server.watchRequests().length >= 3, 'the watchdog to restart the watch twice');
+    expect(server.listRequests()).toHaveLength(1);
+  });
+
+  it('keeps retrying a failing list and syncs once it succeeds', async () => {
+    server.upsert(configMap('a'));
+    server.listFailures.push(500, 500);
+    const inf = startInformer();
+    await inf.waitForSync();
+    expect(server.listRequests()).toHaveLength(3);
+    expect(inf.keys()).toEqual(['test/a']);
+  });
+
+  it('scopes a resource type to a namespace and passes selectors to list and watch', async () => {
+    startInformer({
+      resource: { group: '', version: 'v1', plural: 'configmaps', namespaced: true },
+      namespace: 'test',
+      labelSelector: 'app=metallb',
+      fieldSelector: 'metadata.name=a',
+    });
+    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    for (const request of [...server.listRequests(), ...server.watchRequests()]) {
+      expect(request.path).toBe('/api/v1/namespaces/test/configmaps');
+      expect(request.query.get('labelSelector')).toBe('app=metallb');
+      expect(request.query.get('fieldSelector')).toBe('metadata.name=a');
+    }
+  });
+
+  it('reports a delete and an add when an object was recreated under the same name while away', async () => {
+    server.upsert(configMap('a'));
+    startInformer();
+    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    server.holdWatches = true;
+    server.endWatches();
+    await waitFor(() => server.heldWatches() === 1, 'the informer to try to reconnect');
+    server.remove('a');
+    server.upsert(configMap('a', 'again'));
+    server.compact();
+    server.releaseHeldWatches();
+    await waitFor(() => seen.length === 3, 'the relist');
+    expect(seen).toEqual(['add a v1', 'delete a (missed)', 'add a again']);
+  });
+
+  it('replays cached objects to a late handler and survives a throwing one', async () => {
+    server.upsert(configMap('a'));
+    const inf = startInformer();
+    await inf.waitForSync();
+    const late: string[] = [];
+    inf.addHandler({
+      onAdd: () => {
+        throw new Error('handler bug');
+      },
+    });
+    inf.addHandler({ onAdd: (o) => late.push(o.metadata.name) });
+    expect(late).toEqual(['a']);
+    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    server.upsert(configMap('b'));
+    await waitFor(() => late.includes('b'), 'the next add to reach the good handler');
+  });
+
+  it('stops cleanly and fails a pending waitForSync', async () => {
+    server.listFailures.push(...Array.from({ length: 1000 }, () => 500));
+    const inf = startInformer({ backoff: { initialMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 } });
+    const sync = inf.waitForSync();
+    await waitFor(() => server.listRequests().length === 1, 'the first list');
+    await inf.stop();
+    await expect(sync).rejects.toThrow(/stopped before its cache synced/);
+    expect(inf.hasSynced()).toBe(false);
+  });
+
+  it('closes its watch on stop', async () => {
+    const inf = startInformer();
+    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await inf.stop();
+    await waitFor(() => server.openWatches() === 0, 'the server to see the watch close');
+  });
+});
