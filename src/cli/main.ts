@@ -8,6 +8,7 @@ import { renderCommand } from './render.js';
 import { validateCommand } from './validate.js';
 import { migrateCommand } from './migrate.js';
 import { frrConfigCommand } from './frr-config.js';
+import { webhookCommand } from './webhook.js';
 import { productVersion } from './version.js';
 
 const versionCommand: Command = {
@@ -28,6 +29,7 @@ export const commands: readonly Command[] = [
   migrateCommand,
   frrConfigCommand,
   renderCommand,
+  webhookCommand,
 ];
 
 function overview(): string {
