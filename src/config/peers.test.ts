@@ -329,3 +329,31 @@ describe('BGPPeer references', () => {
     expect(config.peers.get('r1')?.nodes).toEqual(['n1', 'n2']);
   });
 });
+
+describe('peer names and passwords FRR must accept', () => {
+  const withPassword = (password: string) => ({
+    peers: [peer('r1', { myASN: 64512, peerASN: 64513, peerAddress: '192.0.2.1', password })],
+  });
+
+  it('rejects a password with a line break without echoing it', () => {
+    const problems = problemsOf(withPassword('abc\nrouter bgp 1'));
+    expect(problems).toEqual([
+      `${where}: spec.password: the password contains spaces, control characters or non-ASCII characters; use 1 to 80 printable ASCII characters without spaces`,
+    ]);
+  });
+
+  it('rejects a password longer than 80 characters and accepts one of 80', () => {
+    expect(problemsOf(withPassword('x'.repeat(81)))).toHaveLength(1);
+    expect(problemsOf(withPassword('x'.repeat(80)))).toEqual([]);
+  });
+
+  it('rejects a VRF name longer than 15 characters and accepts a short one', () => {
+    const withVrf = (vrf: string) => ({
+      peers: [peer('r1', { myASN: 64512, peerASN: 64513, peerAddress: '192.0.2.1', vrf })],
+    });
+    expect(problemsOf(withVrf('a-very-long-vrf-name'))).toEqual([
+      `${where}: spec.vrf: "a-very-long-vrf-name" is not a valid Linux VRF name; use at most 15 characters without blanks or slashes`,
+    ]);
+    expect(problemsOf(withVrf('red'))).toEqual([]);
+  });
+});

@@ -71,6 +71,28 @@ function parseRemoteAS(source: SourceObject, myASN: number | undefined): RemoteA
   return peerASN;
 }
 
+/**
+ * Why FRR and the kernel would refuse this TCP MD5 password (a line break would even inject FRR
+ * commands), or undefined when it is fine. Never includes the password itself.
+ */
+function passwordProblem(password: string): string | undefined {
+  if (password.length > 80) return `is ${password.length} characters long, more than the kernel's 80`;
+  if (!/^[\x21-\x7e]+$/.test(password)) return 'contains spaces, control characters or non-ASCII characters';
+  return undefined;
+}
+
+/** Interface and VRF names are Linux device names: at most 15 characters, no blanks or slashes. */
+function checkLinuxName(source: SourceObject, field: 'interface' | 'vrf'): void {
+  const name = readNonEmptyString(source.spec, field);
+  if (name === undefined) return;
+  if (name.length > 15 || !/^[^\s/]+$/.test(name)) {
+    source.report.problem(
+      `spec.${field}`,
+      `${quote(name)} is not a valid Linux ${field === 'vrf' ? 'VRF' : 'interface'} name; use at most 15 characters without blanks or slashes`,
+    );
+  }
+}
+
 function parseTarget(source: SourceObject): PeerTarget | undefined {
   const { spec, report } = source;
   const addressText = readNonEmptyString(spec, 'peerAddress');
@@ -141,7 +163,18 @@ export function parsePeer(source: SourceObject, context: PeerContext): ParsedPee
   const timers = deriveTimers(readString(spec, 'holdTime'), readString(spec, 'keepaliveTime'), report);
   const connectTimeText = readString(spec, 'connectTime');
   const connectTime = connectTimeText === undefined ? undefined : parseDuration(connectTimeText);
-  const { password, secretName } = resolvePassword(source, context.secrets, context.metallbNamespace);
+  const resolved = resolvePassword(source, context.secrets, context.metallbNamespace);
+  const password =
+    resolved.password && passwordProblem(resolved.password.reveal()) ? undefined : resolved.password;
+  if (resolved.password && !password) {
+    report.problem(
+      resolved.secretName ? 'spec.passwordSecret.name' : 'spec.password',
+      `the password ${passwordProblem(resolved.password.reveal()) ?? ''}; use 1 to 80 printable ASCII characters without spaces`,
+    );
+  }
+  const secretName = resolved.secretName;
+  checkLinuxName(source, 'interface');
+  checkLinuxName(source, 'vrf');
 
   const bfdProfile = readNonEmptyString(spec, 'bfdProfile');
   if (bfdProfile !== undefined && !context.bfdProfileNames.has(bfdProfile)) {

@@ -318,11 +318,20 @@ describe('frr.conf rendering (golden files)', () => {
   });
 
   it('leaves out a peer whose password would split the frr.conf line, and says why without the password', () => {
-    const config = configOf({
-      pools: [v4Pool],
-      peers: [peer('tor', { password: 'two words\n neighbor 192.0.2.254 shutdown' })],
-      bgpAdvertisements: [bgpAd('all')],
-    });
+    // buildConfig already refuses such a password; the plan must hold even for a Config that got one anyway.
+    const valid = configOf({ pools: [v4Pool], peers: [peer('tor', {})], bgpAdvertisements: [bgpAd('all')] });
+    const config = {
+      ...valid,
+      peers: new Map([
+        [
+          'tor',
+          {
+            ...valid.peers.get('tor'),
+            password: new SecretText('two words\n neighbor 192.0.2.254 shutdown'),
+          },
+        ],
+      ]),
+    } as typeof valid;
     const plan = planBgp({ config, node: worker, services: [web], endpointSlices: [webEndpoints] });
     expect(plan.skippedPeers).toEqual([
       {
