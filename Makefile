@@ -66,7 +66,7 @@ demo: build cluster-bins
 	node dist/test/cluster/demo.js $(DEMO_FLAGS)
 
 demo-down: build
-	node dist/test/cluster/cli.js down --state-dir=.local/demo
+	node dist/test/cluster/demo.js --down
 
 ci:
 	bash .ci/run

@@ -1,55 +1,170 @@
 /**
- * The product's main job on the embedded default: a local control plane with three workers and a
- * control-plane node, the metallb-system namespace and every sample in config/samples applied, then what
- * the cluster shows for them. Stops everything at the end unless --keep is given.
+ * The product's main job on the embedded default: a local control plane (three workers and a tainted
+ * control-plane node), MetalLB's components running against it as local processes, config/samples applied
+ * through the admission webhook, and what the cluster then shows. Stops everything at the end unless
+ * --keep is given.
  */
 import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { repoRoot } from './local-cluster.js';
-import { startSupervised, stopSupervised } from './supervisor.js';
+import { ManagedProcess, freePort, sleep } from './processes.js';
+import { startSupervised, stopSupervised, type ClusterState } from './supervisor.js';
 
 const run = promisify(execFile);
+
+export interface DemoContext {
+  readonly state: ClusterState;
+  readonly stateDir: string;
+  kubectl(...args: string[]): Promise<string>;
+  /** kubectl that may fail: returns stdout and stderr together instead of throwing. */
+  kubectlMayFail(stdin: string, ...args: string[]): Promise<{ code: number; output: string }>;
+  startComponent(name: string, args: readonly string[], env?: Record<string, string>): ManagedProcess;
+  step(text: string): void;
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+async function webhookStep(demo: DemoContext): Promise<void> {
+  demo.step('starting the admission webhook (metallb webhook) and registering it with the API server');
+  const port = await freePort();
+  demo.startComponent('webhook', [
+    `--host=127.0.0.1`,
+    `--port=${port}`,
+    `--local-url=https://127.0.0.1:${port}`,
+  ]);
+  await waitUntil('the webhook to be registered', async () => {
+    const caBundle = await demo.kubectl(
+      'get',
+      'validatingwebhookconfiguration',
+      'metallb-webhook-configuration',
+      '-o',
+      'jsonpath={.webhooks[0].clientConfig.caBundle}',
+    );
+    return caBundle.length > 0;
+  });
+  // The API server may take a moment to start calling a new webhook configuration.
+  await sleep(1000);
+
+  demo.step('applying config/samples to metallb-system, through the webhook');
+  console.log(await demo.kubectl('apply', '-f', join(repoRoot, 'config/samples')));
+
+  demo.step('a pool overlapping the sample pools is refused at apply time, with the reason');
+  const overlapping =
+    'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: overlapping, namespace: metallb-system}\n' +
+    'spec: {addresses: [192.0.2.128/25]}\n';
+  const refused = await demo.kubectlMayFail(overlapping, 'apply', '-f', '-');
+  console.log(refused.output.trim());
+}
+
+function componentsFile(stateDir: string): string {
+  return join(stateDir, 'components.json');
+}
+
+/** Stops the components a kept demo left running (make demo-down), before their cluster goes away. */
+async function stopComponents(stateDir: string): Promise<void> {
+  if (!existsSync(componentsFile(stateDir))) return;
+  const pids = JSON.parse(readFileSync(componentsFile(stateDir), 'utf8')) as number[];
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 15_000;
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (pids.some(alive) && Date.now() < deadline) await sleep(200);
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+  rmSync(componentsFile(stateDir), { force: true });
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       keep: { type: 'boolean', default: false },
+      down: { type: 'boolean', default: false },
       'state-dir': { type: 'string', default: join(repoRoot, '.local/demo') },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(
-      'Usage: make demo [DEMO_FLAGS=--keep]\n\n  --keep            leave the cluster running (stop it with make demo-down)\n  --state-dir DIR   where the demo cluster keeps its kubeconfig (default .local/demo)',
+      'Usage: make demo [DEMO_FLAGS=--keep]\n\n  --keep            leave the cluster and components running (stop them with make demo-down)\n  --down            stop a kept demo\n  --state-dir DIR   where the demo keeps its kubeconfig and logs (default .local/demo)',
     );
     return;
   }
   const stateDir = values['state-dir'] as string;
+  await stopComponents(stateDir);
   await stopSupervised(stateDir);
+  if (values.down) {
+    console.log('demo stopped');
+    return;
+  }
+  const logDir = join(stateDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
   const step = (text: string) => console.log(`\n==> ${text}`);
   step(
     'starting a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)',
   );
   const state = await startSupervised({ stateDir, ...(values.keep ? {} : { parentPid: process.pid }) });
-  const kubectl = async (...args: string[]): Promise<string> => {
-    const { stdout } = await run(join(state.binDir, 'kubectl'), [
-      `--kubeconfig=${state.kubeconfig}`,
-      ...args,
-    ]);
-    return stdout.trimEnd();
+  const components: ManagedProcess[] = [];
+  const kubectlArgs = (args: readonly string[]) => [`--kubeconfig=${state.kubeconfig}`, ...args];
+  const demo: DemoContext = {
+    state,
+    stateDir,
+    step,
+    kubectl: async (...args) =>
+      (await run(join(state.binDir, 'kubectl'), kubectlArgs(args))).stdout.trimEnd(),
+    kubectlMayFail: async (stdin, ...args) => {
+      const child = run(join(state.binDir, 'kubectl'), kubectlArgs(args));
+      child.child.stdin?.end(stdin);
+      try {
+        const { stdout, stderr } = await child;
+        return { code: 0, output: `${stdout}${stderr}` };
+      } catch (error) {
+        const failure = error as { stdout?: string; stderr?: string };
+        return { code: 1, output: `${failure.stdout ?? ''}${failure.stderr ?? ''}` };
+      }
+    },
+    startComponent: (name, args, env) => {
+      const component = ManagedProcess.start(
+        `metallb ${name}`,
+        process.execPath,
+        [join(repoRoot, 'dist/src/cli/main.js'), name, `--kubeconfig=${state.kubeconfig}`, ...args],
+        join(logDir, `${name}.log`),
+        { ...process.env, ...env },
+      );
+      components.push(component);
+      writeFileSync(componentsFile(stateDir), JSON.stringify(components.map((c) => c.pid).filter(Boolean)));
+      console.log(`   metallb ${name} running (pid ${component.pid}); log: ${join(logDir, `${name}.log`)}`);
+      return component;
+    },
   };
   try {
     console.log(`API server at ${state.server}`);
-    console.log(await kubectl('get', 'nodes', '-o', 'wide'));
+    console.log(await demo.kubectl('get', 'nodes', '-o', 'wide'));
+    await demo.kubectl('create', 'namespace', 'metallb-system');
 
-    step('applying config/samples to the metallb-system namespace');
-    await kubectl('create', 'namespace', 'metallb-system');
-    console.log(await kubectl('apply', '-f', join(repoRoot, 'config/samples')));
+    await webhookStep(demo);
 
     step('what the cluster now holds');
     console.log(
-      await kubectl(
+      await demo.kubectl(
         'get',
         'metallb,ipaddresspools,l2advertisements,bgpadvertisements,bgppeers,bfdprofiles,communities',
         '-n',
@@ -65,7 +180,9 @@ async function main(): Promise<void> {
     }
   } finally {
     if (!values.keep) {
-      step('stopping the local control plane');
+      step('stopping the components and the local control plane');
+      for (const component of components.reverse()) await component.stop();
+      rmSync(componentsFile(stateDir), { force: true });
       await stopSupervised(stateDir);
     }
   }
