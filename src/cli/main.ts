@@ -9,6 +9,7 @@ import { validateCommand } from './validate.js';
 import { migrateCommand } from './migrate.js';
 import { frrConfigCommand } from './frr-config.js';
 import { webhookCommand } from './webhook.js';
+import { operatorCommand } from './operator.js';
 import { productVersion } from './version.js';
 
 const versionCommand: Command = {
@@ -29,6 +30,7 @@ export const commands: readonly Command[] = [
   migrateCommand,
   frrConfigCommand,
   renderCommand,
+  operatorCommand,
   webhookCommand,
 ];
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { createCertificateAuthority, createServiceAccountKeys, createSignedCertificate } from './certs.js';
-import { ManagedProcess, freePort } from './processes.js';
+import { ManagedProcess, freePort, sleep } from './processes.js';
 import { createNodes, installCrds, waitForNodesReady, type SimulatedNode } from './kube-setup.js';
 
 export type { SimulatedNode } from './kube-setup.js';
@@ -70,6 +70,7 @@ interface Pki {
 export class LocalCluster {
   private readonly processes: ManagedProcess[] = [];
   private stopped = false;
+  private apiServerLaunch: { readonly args: string[]; readonly ready: () => Promise<boolean> } | undefined;
 
   private constructor(
     readonly workDir: string,
@@ -280,19 +281,39 @@ export class LocalCluster {
     const ca = readFileSync(pki.caCert);
     const cert = readFileSync(pki.adminCert);
     const key = readFileSync(pki.adminKey);
-    await apiServer.waitUntilReady(
-      () =>
-        new Promise<boolean>((resolvePromise, reject) => {
-          const req = request(`${this.server}/readyz`, { ca, cert, key, timeout: 2000 }, (res) => {
-            res.resume();
-            resolvePromise(res.statusCode === 200);
-          });
-          req.on('timeout', () => req.destroy(new Error('timeout')));
-          req.on('error', reject);
-          req.end();
-        }),
-      60_000,
+    const ready = () =>
+      new Promise<boolean>((resolvePromise, reject) => {
+        const req = request(`${this.server}/readyz`, { ca, cert, key, timeout: 2000 }, (res) => {
+          res.resume();
+          resolvePromise(res.statusCode === 200);
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end();
+      });
+    this.apiServerLaunch = { args, ready };
+    await apiServer.waitUntilReady(ready, 60_000);
+  }
+
+  /**
+   * Kills the API server (no graceful drain: clients see connections reset and refused) and, after
+   * `downtimeMs`, starts it again on the same port with the same etcd and certificates: for tests of
+   * clients that must survive an API server restart.
+   */
+  async restartApiServer(downtimeMs = 0): Promise<void> {
+    const index = this.processes.findIndex((p) => p.name === 'kube-apiserver' && p.running);
+    const launch = this.apiServerLaunch;
+    if (index < 0 || !launch || this.stopped) throw new Error('the API server is not running');
+    await (this.processes[index] as ManagedProcess).stop(0);
+    if (downtimeMs > 0) await sleep(downtimeMs);
+    const restarted = ManagedProcess.start(
+      'kube-apiserver',
+      join(this.binDir, 'kube-apiserver'),
+      launch.args,
+      this.logFile('kube-apiserver'),
     );
+    this.processes[index] = restarted;
+    await restarted.waitUntilReady(launch.ready, 60_000);
   }
 
   private async startControllers(pki: Pki): Promise<void> {
@@ -326,6 +347,9 @@ export class LocalCluster {
       `--config=${join(this.binDir, 'kwok-stages.yaml')}`,
       '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      // Heartbeats through node Leases, renewed well within the controller manager's 20 s grace period;
+      // without them a node looks NotReady every ~25 s and its pods are marked not ready for good.
+      '--node-lease-duration-seconds=40',
       '--cidr=10.244.0.0/16',
       '--node-ip=10.244.0.1',
       `--server-address=127.0.0.1:${await freePort()}`,
