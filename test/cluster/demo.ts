@@ -93,6 +93,29 @@ async function stopComponents(stateDir: string): Promise<void> {
   rmSync(componentsFile(stateDir), { force: true });
 }
 
+async function operatorStep(demo: DemoContext): Promise<void> {
+  demo.step(
+    'starting the operator (metallb operator): the sample MetalLB resource becomes the controller and speakers',
+  );
+  demo.startComponent('operator', ['--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=0']);
+  await waitUntil(
+    'the MetalLB resource to be Available',
+    async () =>
+      (await demo.kubectl(
+        'get',
+        'metallbs.metallb.io',
+        'metallb',
+        '-n',
+        'metallb-system',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Available")].status}',
+      )) === 'True',
+    120_000,
+  );
+  console.log(await demo.kubectl('get', 'metallbs.metallb.io', '-n', 'metallb-system', '-o', 'wide'));
+  console.log(await demo.kubectl('get', 'deployments,daemonsets,pods', '-n', 'metallb-system', '-o', 'wide'));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -159,14 +182,22 @@ async function main(): Promise<void> {
     console.log(`API server at ${state.server}`);
     console.log(await demo.kubectl('get', 'nodes', '-o', 'wide'));
     await demo.kubectl('create', 'namespace', 'metallb-system');
+    // The sample MetalLB resource runs the speakers with this RuntimeClass; pods are refused without it.
+    await demo.kubectlMayFail(
+      'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: metallb-runtime}\nhandler: runc\n',
+      'apply',
+      '-f',
+      '-',
+    );
 
     await webhookStep(demo);
+    await operatorStep(demo);
 
     step('what the cluster now holds');
     console.log(
       await demo.kubectl(
         'get',
-        'metallb,ipaddresspools,l2advertisements,bgpadvertisements,bgppeers,bfdprofiles,communities',
+        'ipaddresspools,l2advertisements,bgpadvertisements,bgppeers,bfdprofiles,communities',
         '-n',
         'metallb-system',
       ),
@@ -181,6 +212,16 @@ async function main(): Promise<void> {
   } finally {
     if (!values.keep) {
       step('stopping the components and the local control plane');
+      // While the operator still runs, so its finalizer can remove what it created.
+      await demo.kubectlMayFail(
+        '',
+        'delete',
+        'metallbs.metallb.io',
+        '--all',
+        '-n',
+        'metallb-system',
+        '--timeout=30s',
+      );
       for (const component of components.reverse()) await component.stop();
       rmSync(componentsFile(stateDir), { force: true });
       await stopSupervised(stateDir);
