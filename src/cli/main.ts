@@ -8,6 +8,7 @@ import { renderCommand } from './render.js';
 import { validateCommand } from './validate.js';
 import { migrateCommand } from './migrate.js';
 import { frrConfigCommand } from './frr-config.js';
+import { speakerCommand } from './speaker.js';
 import { webhookCommand } from './webhook.js';
 import { operatorCommand } from './operator.js';
 import { productVersion } from './version.js';
@@ -29,6 +30,7 @@ export const commands: readonly Command[] = [
   validateCommand,
   migrateCommand,
   frrConfigCommand,
+  speakerCommand,
   renderCommand,
   operatorCommand,
   webhookCommand,

@@ -1,0 +1,401 @@
+/**
+ * The speaker process (BGP through FRR): informers on everything the plan reads, one debounced reconcile
+ * per node that renders frr.conf and hands it to the FRR applier, ServiceBGPStatus and events, FRR's
+ * metrics read at scrape time, reports of sessions that do not come up, and the probe and metrics servers.
+ *
+ * Changes reach FRR within about a second: informer events are folded by a 200 ms trailing debounce (at
+ * most 1 s per burst) into one reconcile of the single key "node".
+ */
+import { setMaxListeners } from 'node:events';
+import { dirname } from 'node:path';
+import type { KubeConfig, V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type {
+  BFDProfile,
+  BGPAdvertisement,
+  BGPPeer,
+  Community,
+  IPAddressPool,
+  L2Advertisement,
+  ServiceBGPStatus,
+} from '../api/types.generated.js';
+import { Controller, deepEqual, generationChanged } from '../runtime/controller.js';
+import { ApiEventSink, EventRecorder, type ObjectReference } from '../runtime/events.js';
+import { HealthServer } from '../runtime/http-server.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
+import type { ObjectCache } from '../runtime/informer.js';
+import type { KubeObject } from '../runtime/kube-object.js';
+import type { Logger } from '../runtime/logging.js';
+import { RawClient } from '../runtime/raw-client.js';
+import { resourceTypeOf } from '../runtime/resources.js';
+import { Applier } from '../runtime/ssa.js';
+import { FrrApplier } from './bgp/frr-applier.js';
+import type { FrrLogLevel } from './bgp/frr-config.js';
+import { LocalFrr, ReloaderFrr, type FrrControl } from './bgp/frr-control.js';
+import { FrrStateReader, registerFrrMetrics } from './bgp/frr-metrics.js';
+import { Vtysh, findVtysh } from './bgp/frr-tools.js';
+import { SessionWatcher, type SessionReport } from './bgp/sessions.js';
+import { Debouncer } from './debounce.js';
+import { SpeakerMetrics } from './metrics.js';
+import { NodeReconciler, type SpeakerCaches } from './reconciler.js';
+import { STATUS_NODE_LABEL, ServiceBgpStatusWriter } from './status.js';
+
+export const FIELD_MANAGER = 'metallb-speaker';
+export const REPORTING_CONTROLLER = 'metallb.io/speaker';
+const reconcileKey = 'node';
+
+export type FrrMode = 'local' | 'reloader';
+
+export interface FrrSettings {
+  readonly mode: FrrMode;
+  /** The -N pathspace of the FRR instance; undefined for the default instance. */
+  readonly pathspace?: string;
+  /** Where the speaker writes frr.conf. */
+  readonly configFile: string;
+  /** Where frr-reload.py lives. */
+  readonly binDir: string;
+  /** FRR's configuration folder (local mode). */
+  readonly confDir: string;
+  /** A private folder for frr-reload.py's scratch files (local mode). */
+  readonly scratchDir: string;
+  /** The reloader's PID file (reloader mode). */
+  readonly reloaderPidFile: string;
+  /** How often FRR is checked for restarts and drift. */
+  readonly checkIntervalMs: number;
+  readonly logLevel: FrrLogLevel;
+  /** frr-reload.py's own verbosity. */
+  readonly toolLogLevel: 'error' | 'warning' | 'info' | 'debug';
+}
+
+export interface SpeakerAppOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly node: string;
+  readonly namespace: string;
+  readonly lbClass?: string | undefined;
+  readonly ignoreExcludeLabel: boolean;
+  /** HOST:PORT of /metrics; port 0 picks a free one. */
+  readonly metricsBindAddress: string;
+  /** HOST:PORT of /healthz and /readyz; port 0 picks a free one. */
+  readonly healthBindAddress: string;
+  readonly frr: FrrSettings;
+  readonly logger: Logger;
+  /** Quiet time before a burst of changes is reconciled; default 200 ms. */
+  readonly debounceMs?: number;
+}
+
+/** Reconcile on node changes that matter for announcing: labels and NetworkUnavailable, not heartbeats. */
+function nodeChangeMatters(oldNode: V1Node, newNode: V1Node): boolean {
+  const networkUnavailable = (node: V1Node) =>
+    node.status?.conditions?.find((condition) => condition.type === 'NetworkUnavailable')?.status;
+  return (
+    !deepEqual(oldNode.metadata?.labels ?? {}, newNode.metadata?.labels ?? {}) ||
+    oldNode.metadata?.uid !== newNode.metadata?.uid ||
+    networkUnavailable(oldNode) !== networkUnavailable(newNode)
+  );
+}
+
+export class SpeakerApp {
+  readonly registry = new Registry();
+  private readonly client: RawClient;
+  private readonly factory: InformerFactory;
+  private readonly caches: SpeakerCaches;
+  private readonly events: EventRecorder;
+  private readonly metrics: SpeakerMetrics;
+  private readonly frr: FrrApplier;
+  private readonly vtysh: Vtysh;
+  private readonly reconciler: NodeReconciler;
+  private readonly controller: Controller;
+  private readonly debouncer: Debouncer;
+  private readonly sessionWatcher: SessionWatcher;
+  private readonly metricsServer: HealthServer;
+  private readonly healthServer: HealthServer | undefined;
+  private readonly log: Logger;
+  private readonly stopping = new AbortController();
+  private readonly unsubscribers: (() => void)[] = [];
+  private started: Promise<void> | undefined;
+
+  constructor(private readonly options: SpeakerAppOptions) {
+    this.log = options.logger;
+    // Every informer waits on this one signal.
+    setMaxListeners(64, this.stopping.signal);
+    this.client = new RawClient(options.kubeConfig);
+    collectDefaultMetrics({ register: this.registry });
+    this.metrics = new SpeakerMetrics(this.registry);
+    this.factory = new InformerFactory({ client: this.client, logger: this.log });
+    this.caches = this.createCaches();
+    this.events = new EventRecorder({
+      sink: new ApiEventSink(this.client),
+      reportingController: REPORTING_CONTROLLER,
+      reportingInstance: options.node,
+      logger: this.log,
+    });
+
+    this.vtysh = new Vtysh({
+      binary: findVtysh(),
+      ...(options.frr.pathspace ? { pathspace: options.frr.pathspace } : {}),
+    });
+    this.frr = new FrrApplier({
+      control: this.createFrrControl(),
+      configFile: options.frr.configFile,
+      checkIntervalMs: options.frr.checkIntervalMs,
+      logger: this.log,
+      metrics: this.metrics.frrApplierMetrics(),
+      hooks: {
+        onFailing: (error, attempts) =>
+          this.events.warning(
+            this.nodeReference(),
+            'FRRReloadFailed',
+            'ReloadFRR',
+            `FRR did not take the speaker's configuration after ${attempts} attempts (retrying with backoff): ${error}`,
+          ),
+        onRecovered: () =>
+          this.events.normal(
+            this.nodeReference(),
+            'FRRReloaded',
+            'ReloadFRR',
+            "FRR runs the speaker's configuration again",
+          ),
+      },
+    });
+
+    this.reconciler = new NodeReconciler({
+      node: options.node,
+      namespace: options.namespace,
+      ...(options.lbClass !== undefined ? { lbClass: options.lbClass } : {}),
+      ignoreExcludeLabel: options.ignoreExcludeLabel,
+      frrLogLevel: options.frr.logLevel,
+      caches: this.caches,
+      frr: this.frr,
+      statusWriter: new ServiceBgpStatusWriter({
+        applier: new Applier({ client: this.client, fieldManager: FIELD_MANAGER }),
+        cache: this.caches.statuses,
+        node: options.node,
+        logger: this.log,
+      }),
+      events: this.events,
+      metrics: this.metrics,
+      logger: this.log,
+    });
+    this.controller = new Controller({
+      name: 'speaker',
+      reconcile: async () => {
+        await this.reconciler.reconcile();
+        // A periodic pass repairs what no event announces (a ServiceBGPStatus edited by hand, say).
+        return { requeueAfter: 10 * 60_000 };
+      },
+      logger: this.log,
+      metrics: this.registry,
+    });
+    this.debouncer = new Debouncer({
+      quietMs: options.debounceMs ?? 200,
+      maxWaitMs: Math.max(1000, options.debounceMs ?? 200),
+      fire: () => this.controller.enqueue(reconcileKey),
+    });
+
+    const reader = new FrrStateReader(this.vtysh, { logger: this.log });
+    registerFrrMetrics({
+      registry: this.registry,
+      reader,
+      sessions: () => this.reconciler.configuredSessions(),
+      // In the pod the speaker may not see FRR's sockets (the frr-metrics sidecar exports these then):
+      // zeros for sessions it cannot see would contradict the sidecar.
+      downWhenUnreachable: options.frr.mode === 'local',
+    });
+    this.sessionWatcher = new SessionWatcher({
+      read: () => reader.read(),
+      sessions: () => this.reconciler.configuredSessions(),
+      report: (report) => this.reportSession(report),
+      logger: this.log,
+    });
+
+    this.metricsServer = new HealthServer({
+      bindAddress: options.metricsBindAddress,
+      registry: this.registry,
+      logger: this.log.child({ server: 'metrics' }),
+    });
+    // One server when both flags name the same fixed port.
+    const shared =
+      options.metricsBindAddress === options.healthBindAddress && !options.metricsBindAddress.endsWith(':0');
+    this.healthServer = shared
+      ? undefined
+      : new HealthServer({
+          bindAddress: options.healthBindAddress,
+          logger: this.log.child({ server: 'health' }),
+        });
+    for (const server of [this.metricsServer, this.healthServer]) {
+      server
+        ?.addReadinessCheck('caches-synced', () => this.essentialCaches().every((cache) => cache.hasSynced()))
+        .addReadinessCheck('frr', () => this.frr.isHealthy());
+    }
+  }
+
+  get metricsPort(): number {
+    return this.metricsServer.port;
+  }
+
+  get healthPort(): number {
+    return (this.healthServer ?? this.metricsServer).port;
+  }
+
+  /** Listens, starts the watches and FRR driving; resolves once the servers listen (sync continues). */
+  async start(): Promise<void> {
+    await this.metricsServer.start();
+    await this.healthServer?.start();
+    this.factory.startAll();
+    this.frr.start();
+    this.sessionWatcher.start();
+    this.started = this.runWhenSynced().catch((error: unknown) => {
+      // Readiness stays failed (caches or FRR); the log says why.
+      this.log.error({ err: error }, 'could not start reconciling');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.debouncer.stop();
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    await this.started;
+    await this.controller.stop();
+    await this.sessionWatcher.stop();
+    await this.frr.stop();
+    await this.events.stop();
+    await this.factory.stopAll();
+    await Promise.all([this.metricsServer.close(), this.healthServer?.close()]);
+    this.client.close();
+  }
+
+  private async runWhenSynced(): Promise<void> {
+    const signal = this.stopping.signal;
+    try {
+      await Promise.all(this.essentialCaches().map((cache) => cache.waitForSync(signal)));
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    if (signal.aborted) return;
+    this.log.info('caches synced; reconciling');
+    const pokeWhen = <T extends KubeObject>(cache: ObjectCache<T>, matters?: (a: T, b: T) => boolean) => {
+      this.unsubscribers.push(
+        cache.addHandler({
+          onAdd: () => this.debouncer.poke(),
+          onUpdate: (a, b) => {
+            if (!matters || matters(a, b)) this.debouncer.poke();
+          },
+          onDelete: () => this.debouncer.poke(),
+        }),
+      );
+    };
+    const caches = this.caches;
+    pokeWhen(caches.services);
+    pokeWhen(caches.endpointSlices);
+    pokeWhen(caches.secrets);
+    pokeWhen(caches.nodes, nodeChangeMatters);
+    // MetalLB objects: spec edits only; the controller's pool status writes do not change announcements.
+    pokeWhen(caches.pools, generationChanged);
+    pokeWhen(caches.l2Advertisements, generationChanged);
+    pokeWhen(caches.bgpAdvertisements, generationChanged);
+    pokeWhen(caches.peers, generationChanged);
+    pokeWhen(caches.bfdProfiles, generationChanged);
+    pokeWhen(caches.communities, generationChanged);
+    // Our own status objects: a deletion by someone else must be repaired; our own writes need no pass.
+    this.unsubscribers.push(caches.statuses.addHandler({ onDelete: () => this.debouncer.poke() }));
+    void caches.statuses.waitForSync(signal).then(
+      () => this.debouncer.poke(),
+      () => undefined,
+    );
+    await this.controller.start();
+    this.controller.enqueue(reconcileKey);
+  }
+
+  /**
+   * What announcing needs. ServiceBGPStatus is left out: without its CRD (an older install) the speaker
+   * still announces, and writes status once the CRD appears.
+   */
+  private essentialCaches(): ObjectCache<KubeObject>[] {
+    const { statuses: _statuses, ...essential } = this.caches;
+    return Object.values(essential) as ObjectCache<KubeObject>[];
+  }
+
+  private createCaches(): SpeakerCaches {
+    const { namespace, node } = this.options;
+    const inNamespace = <T extends KubeObject>(apiVersion: string, kind: string, labelSelector?: string) =>
+      this.factory.informer<T>({
+        resource: resourceTypeOf(apiVersion, kind),
+        namespace,
+        ...(labelSelector ? { labelSelector } : {}),
+      });
+    return {
+      services: this.factory.informer<V1Service>({ resource: resourceTypeOf('v1', 'Service') }),
+      endpointSlices: this.factory.informer<V1EndpointSlice>({
+        resource: resourceTypeOf('discovery.k8s.io/v1', 'EndpointSlice'),
+      }),
+      // Every Node, not only ours: the configuration's validation judges nodeSelectors against them.
+      nodes: this.factory.informer<V1Node>({ resource: resourceTypeOf('v1', 'Node') }),
+      pools: inNamespace<IPAddressPool>('metallb.io/v1beta1', 'IPAddressPool'),
+      l2Advertisements: inNamespace<L2Advertisement>('metallb.io/v1beta1', 'L2Advertisement'),
+      bgpAdvertisements: inNamespace<BGPAdvertisement>('metallb.io/v1beta1', 'BGPAdvertisement'),
+      peers: inNamespace<BGPPeer>('metallb.io/v1beta2', 'BGPPeer'),
+      bfdProfiles: inNamespace<BFDProfile>('metallb.io/v1beta1', 'BFDProfile'),
+      communities: inNamespace<Community>('metallb.io/v1beta1', 'Community'),
+      secrets: inNamespace<V1Secret>('v1', 'Secret'),
+      statuses: inNamespace<ServiceBGPStatus>(
+        'metallb.io/v1beta1',
+        'ServiceBGPStatus',
+        `${STATUS_NODE_LABEL}=${node}`,
+      ),
+    };
+  }
+
+  private createFrrControl(): FrrControl {
+    const frr = this.options.frr;
+    if (frr.mode === 'local') {
+      return new LocalFrr({
+        vtysh: this.vtysh,
+        vtyshDir: dirname(findVtysh()),
+        reloadScript: `${frr.binDir}/frr-reload.py`,
+        confDir: frr.confDir,
+        scratchDir: frr.scratchDir,
+        toolLogLevel: frr.toolLogLevel,
+      });
+    }
+    return new ReloaderFrr({ configFile: frr.configFile, pidFile: frr.reloaderPidFile, vtysh: this.vtysh });
+  }
+
+  private nodeReference(): ObjectReference {
+    const uid = this.caches.nodes.get(this.options.node)?.metadata?.uid;
+    return { apiVersion: 'v1', kind: 'Node', name: this.options.node, ...(uid ? { uid } : {}) };
+  }
+
+  /** Session reports become events on the BGPPeer, related to this Node. */
+  private reportSession(report: SessionReport): void {
+    const { namespace } = this.options;
+    const peer = this.caches.peers.get(`${namespace}/${report.session.peer}`);
+    const uid = peer?.metadata?.uid;
+    const regarding: ObjectReference = {
+      apiVersion: peer?.apiVersion ?? 'metallb.io/v1beta2',
+      kind: 'BGPPeer',
+      namespace,
+      name: report.session.peer,
+      ...(uid ? { uid } : {}),
+    };
+    if (report.kind === 'notEstablished') {
+      this.events.event(
+        regarding,
+        'Warning',
+        'SessionNotEstablished',
+        'Connect',
+        report.message,
+        this.nodeReference(),
+      );
+    } else {
+      this.events.event(
+        regarding,
+        'Normal',
+        'SessionEstablished',
+        'Connect',
+        report.message,
+        this.nodeReference(),
+      );
+    }
+  }
+}

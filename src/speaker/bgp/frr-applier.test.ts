@@ -1,0 +1,263 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeClock, flushMicrotasks } from '../../runtime/testing/fake-clock.js';
+import { FrrApplier, writeFileAtomically, type FrrApplierOptions } from './frr-applier.js';
+import type { ApplyOutcome, DaemonPids, FrrControl, FrrProbe } from './frr-control.js';
+
+class FakeFrr implements FrrControl {
+  readonly description = 'fake FRR';
+  /** Outcomes of the next applies; ok once they run out. */
+  readonly outcomes: ApplyOutcome[] = [];
+  /** The file's content at each apply. */
+  readonly applied: string[] = [];
+  probeResult: FrrProbe = { reachable: true, daemons: ['zebra', 'bgpd', 'bfdd'], runningConfig: 'one' };
+  currentPids: DaemonPids = { zebra: 10, bgpd: 11, bfdd: 12 };
+  /** What happened, in order: "replay <text>" and "apply <text>". */
+  readonly steps: string[] = [];
+
+  async apply(file: string): Promise<ApplyOutcome> {
+    const text = readFileSync(file, 'utf8');
+    this.applied.push(text);
+    this.steps.push(`apply ${text.trim()}`);
+    return this.outcomes.shift() ?? { ok: true };
+  }
+
+  async replay(file: string): Promise<ApplyOutcome> {
+    this.steps.push(`replay ${readFileSync(file, 'utf8').trim()}`);
+    return { ok: true };
+  }
+
+  async pids(): Promise<DaemonPids> {
+    return this.currentPids;
+  }
+
+  async probe(): Promise<FrrProbe> {
+    return this.probeResult;
+  }
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'frr-applier-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function setup(options: Partial<FrrApplierOptions> = {}) {
+  const clock = new FakeClock();
+  const frr = new FakeFrr();
+  const failing: string[] = [];
+  let recovered = 0;
+  const applier = new FrrApplier({
+    control: frr,
+    configFile: join(dir, 'frr.conf'),
+    clock,
+    random: () => 0,
+    checkIntervalMs: 5000,
+    hooks: { onFailing: (error) => failing.push(error), onRecovered: () => (recovered += 1) },
+    ...options,
+  });
+  applier.start();
+  const settle = async () => {
+    await flushMicrotasks();
+    await applier.idle();
+    await flushMicrotasks();
+  };
+  return { clock, frr, applier, failing, recovered: () => recovered, settle };
+}
+
+describe('FrrApplier', () => {
+  it('applies a new configuration once, skips identical ones, and keeps the file private', async () => {
+    const { frr, applier, settle } = setup();
+    applier.setDesired('config a\n');
+    await settle();
+    applier.setDesired('config a\n');
+    await settle();
+    expect(frr.applied).toEqual(['config a\n']);
+    applier.setDesired('config b\n');
+    await settle();
+    expect(frr.applied).toEqual(['config a\n', 'config b\n']);
+    expect(statSync(join(dir, 'frr.conf')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['frr.conf']);
+    expect(applier.status()).toMatchObject({ applied: true, failing: false, reachable: true });
+    expect(applier.isHealthy()).toBe(true);
+    await applier.stop();
+  });
+
+  it('applies nothing before it has a configuration', async () => {
+    const { frr, settle, applier } = setup();
+    await settle();
+    expect(frr.applied).toEqual([]);
+    expect(applier.isHealthy()).toBe(true);
+    await applier.stop();
+  });
+
+  it('retries a single failure quietly (FRR 8.4 rejects the first graceful-restart reload once)', async () => {
+    const { clock, frr, applier, failing, settle } = setup();
+    frr.outcomes.push({ ok: false, error: 'frr-reload.py exited with 1' });
+    applier.setDesired('neighbor 192.0.2.254 graceful-restart\n');
+    await settle();
+    expect(applier.status()).toMatchObject({ applied: false, failing: false, consecutiveFailures: 1 });
+    expect(clock.pendingDelays()).toContain(500);
+    await clock.advanceAsync(500);
+    await settle();
+    expect(frr.applied).toHaveLength(2);
+    expect(applier.status()).toMatchObject({ applied: true, failing: false, consecutiveFailures: 0 });
+    expect(failing).toEqual([]);
+    await applier.stop();
+  });
+
+  it('retries a rejected configuration with growing backoff, reports it once, and recovers', async () => {
+    const { clock, frr, applier, failing, recovered, settle } = setup();
+    for (let i = 0; i < 3; i++) frr.outcomes.push({ ok: false, error: 'line 3: % Unknown command' });
+    applier.setDesired('bad\n');
+    await settle();
+    await clock.advanceAsync(500);
+    await settle();
+    expect(applier.status()).toMatchObject({ failing: true, lastError: 'line 3: % Unknown command' });
+    expect(applier.isHealthy()).toBe(false);
+    expect(failing).toEqual(['line 3: % Unknown command']);
+    expect(clock.pendingDelays()).toContain(1000);
+    await clock.advanceAsync(1000);
+    await settle();
+    expect(failing).toHaveLength(1);
+    expect(frr.applied).toEqual(['bad\n', 'bad\n', 'bad\n']);
+    await clock.advanceAsync(2000);
+    await settle();
+    expect(frr.applied).toHaveLength(4);
+    expect(applier.status()).toMatchObject({ applied: true, failing: false });
+    expect(recovered()).toBe(1);
+    expect(applier.isHealthy()).toBe(true);
+    await applier.stop();
+  });
+
+  it('tries a new configuration at once instead of waiting out the backoff of the old one', async () => {
+    const { frr, applier, settle } = setup();
+    frr.outcomes.push({ ok: false, error: 'rejected' });
+    applier.setDesired('bad\n');
+    await settle();
+    applier.setDesired('good\n');
+    await settle();
+    expect(frr.applied).toEqual(['bad\n', 'good\n']);
+    expect(applier.status().applied).toBe(true);
+    await applier.stop();
+  });
+
+  it('applies the configuration again when the running configuration drifted (a daemon restarted empty)', async () => {
+    const { clock, frr, applier, settle } = setup();
+    applier.setDesired('config\n');
+    await settle();
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.applied).toHaveLength(1);
+    frr.probeResult = { ...frr.probeResult, runningConfig: 'without bgp' };
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.applied).toEqual(['config\n', 'config\n']);
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.applied).toHaveLength(2);
+    await applier.stop();
+  });
+
+  it('waits while daemons are down and applies again as soon as they are back', async () => {
+    const { clock, frr, applier, settle } = setup();
+    applier.setDesired('config\n');
+    await settle();
+    frr.probeResult = { reachable: true, daemons: ['zebra', 'bfdd'], runningConfig: 'partial' };
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.applied).toHaveLength(1);
+    // bgpd came back and read the saved configuration: same running configuration, still re-applied.
+    frr.probeResult = { reachable: true, daemons: ['zebra', 'bgpd', 'bfdd'], runningConfig: 'one' };
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.applied).toHaveLength(2);
+    await applier.stop();
+  });
+
+  it('applies again when FRR becomes reachable after being unreachable, without waiting for a backoff', async () => {
+    const { clock, frr, applier, settle } = setup();
+    applier.setDesired('config\n');
+    await settle();
+    frr.probeResult = { reachable: false, detail: 'vtysh reaches no FRR daemon' };
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(applier.isHealthy()).toBe(false);
+    frr.probeResult = { reachable: true, daemons: ['zebra', 'bgpd', 'bfdd'], runningConfig: 'empty' };
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.applied).toHaveLength(2);
+    expect(applier.isHealthy()).toBe(true);
+    await applier.stop();
+  });
+
+  it('applies as soon as FRR starts after the speaker, without waiting out the backoff its absence grew', async () => {
+    const { clock, frr, applier, settle } = setup();
+    frr.probeResult = { reachable: false, detail: 'vtysh reaches no FRR daemon' };
+    for (let i = 0; i < 6; i++) frr.outcomes.push({ ok: false, error: 'vtysh reaches no FRR daemon' });
+    applier.setDesired('config\n');
+    await settle();
+    await clock.advanceAsync(8000);
+    await settle();
+    const failedAttempts = frr.applied.length;
+    expect(clock.pendingDelays().some((delay) => delay > 5000)).toBe(true);
+    frr.outcomes.length = 0;
+    frr.probeResult = { reachable: true, daemons: ['zebra', 'bgpd'], runningConfig: 'empty' };
+    // The next check (at 10 s) finds FRR; the pending retry would only come at 15.5 s.
+    await clock.advanceAsync(2000);
+    await settle();
+    expect(frr.applied).toHaveLength(failedAttempts + 1);
+    expect(applier.status()).toMatchObject({ applied: true, reachable: true });
+    await applier.stop();
+  });
+
+  it('replays the whole file before the first apply and after a restart, but not for ordinary changes', async () => {
+    const { clock, frr, applier, settle } = setup();
+    applier.setDesired('a\n');
+    await settle();
+    applier.setDesired('b\n');
+    await settle();
+    expect(frr.steps).toEqual(['replay a', 'apply a', 'apply b']);
+    // bgpd restarted between two checks; its PID gives it away even though the configuration looks the same.
+    frr.currentPids = { ...frr.currentPids, bgpd: 99 };
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.steps).toEqual(['replay a', 'apply a', 'apply b', 'replay b', 'apply b']);
+    // One more pass once the daemons have settled, then quiet.
+    await clock.advanceAsync(10_000);
+    await settle();
+    expect(frr.steps.slice(5)).toEqual(['replay b', 'apply b']);
+    await clock.advanceAsync(30_000);
+    await settle();
+    expect(frr.steps).toHaveLength(7);
+    await applier.stop();
+  });
+
+  it('applies again when the reloader recorded a failure after the last success', async () => {
+    const { clock, frr, applier, settle } = setup();
+    frr.probeResult = { reachable: true, lastReloadFailed: false };
+    applier.setDesired('config\n');
+    await settle();
+    frr.probeResult = { reachable: true, lastReloadFailed: true };
+    frr.outcomes.push({ ok: true });
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.applied).toHaveLength(2);
+    await applier.stop();
+  });
+});
+
+describe('writeFileAtomically', () => {
+  it('replaces the file whole, with the given mode, leaving no temporary files', async () => {
+    const path = join(dir, 'nested', 'frr.conf');
+    await writeFileAtomically(path, 'one\n');
+    await writeFileAtomically(path, 'two\n');
+    expect(readFileSync(path, 'utf8')).toBe('two\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(dir, 'nested'))).toEqual(['frr.conf']);
+  });
+});
