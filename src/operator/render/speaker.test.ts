@@ -21,9 +21,9 @@ function mountsOf(pod: V1PodSpec, volume: string): string[] {
 }
 
 describe('the speaker DaemonSet', () => {
-  it('runs the speaker beside FRR, the reloader and the FRR metrics exporter, on the host network', () => {
+  it('runs the speaker beside FRR and the reloader, on the host network', () => {
     const pod = speakerPod(metalLB());
-    expect(pod.containers.map((c) => c.name)).toEqual(['speaker', 'frr', 'reloader', 'frr-metrics']);
+    expect(pod.containers.map((c) => c.name)).toEqual(['speaker', 'frr', 'reloader']);
     expect(pod.initContainers?.map((c) => c.name)).toEqual(['cp-frr-files']);
     expect(pod.serviceAccountName).toBe('speaker');
     expect(pod.hostNetwork).toBe(true);
@@ -31,7 +31,7 @@ describe('the speaker DaemonSet', () => {
     expect(pod.terminationGracePeriodSeconds).toBeLessThanOrEqual(5);
   });
 
-  it('runs our image for the speaker and frr-metrics and the FRR image for everything FRR', () => {
+  it('runs our image for the speaker and the FRR image for everything FRR', () => {
     const custom = {
       ...env,
       speakerImage: 'registry.example/metallb:2',
@@ -46,7 +46,6 @@ describe('the speaker DaemonSet', () => {
       speaker: 'registry.example/metallb:2',
       frr: 'registry.example/frr:10',
       reloader: 'registry.example/frr:10',
-      'frr-metrics': 'registry.example/metallb:2',
     });
   });
 
@@ -87,17 +86,19 @@ describe('the speaker DaemonSet', () => {
     expect(speaker.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 17472, host: '127.0.0.1' });
   });
 
-  it('serves FRR metrics on FRR_METRICS_PORT and checks FRR through them', () => {
-    const pod = speakerPod(metalLB(), { ...env, frrMetricsPort: 29151 });
-    const exporter = container(pod, 'frr-metrics');
-    expect(exporter.args).toEqual(['frr-metrics', '--port=29151', '--log-level=info']);
-    expect(exporter.ports).toEqual([{ name: 'frrmetrics', containerPort: 29151, protocol: 'TCP' }]);
-    expect(container(pod, 'frr').livenessProbe?.httpGet).toEqual({
-      path: '/livez',
-      port: 29151,
-      host: '127.0.0.1',
-    });
-    expect(container(pod, 'frr').startupProbe?.httpGet?.port).toBe(29151);
+  it('checks FRR through vtysh, and lets the speaker reach FRR for metrics instead of a separate exporter', () => {
+    const pod = speakerPod(metalLB());
+    expect(container(pod, 'frr').livenessProbe?.exec?.command).toEqual([
+      '/usr/bin/vtysh',
+      '-c',
+      'show daemons',
+    ]);
+    expect(container(pod, 'frr').startupProbe?.exec?.command).toEqual([
+      '/usr/bin/vtysh',
+      '-c',
+      'show daemons',
+    ]);
+    expect(container(pod, 'speaker').volumeMounts?.map((m) => m.name)).toContain('frr-sockets');
   });
 
   it('gives the speaker only NET_RAW, and FRR the capabilities routing needs', () => {
@@ -113,12 +114,11 @@ describe('the speaker DaemonSet', () => {
       'SYS_ADMIN',
       'NET_BIND_SERVICE',
     ]);
-    expect(container(pod, 'frr-metrics').securityContext?.capabilities).toEqual({ drop: ['ALL'] });
   });
 
   it('shares FRR sockets, configuration and the reloader exchange directory between the containers that need them', () => {
     const pod = speakerPod(metalLB());
-    expect(mountsOf(pod, 'frr-sockets')).toEqual(['frr', 'reloader', 'frr-metrics']);
+    expect(mountsOf(pod, 'frr-sockets')).toEqual(['speaker', 'frr', 'reloader']);
     expect(mountsOf(pod, 'frr-conf')).toEqual(['cp-frr-files', 'frr', 'reloader']);
     expect(mountsOf(pod, 'reloader')).toEqual(['speaker', 'reloader']);
     expect(mountsOf(pod, 'frr-startup')).toEqual(['cp-frr-files']);
@@ -207,7 +207,7 @@ describe('the speaker DaemonSet', () => {
   it('sets CPU limits only on the speaker container', () => {
     const pod = speakerPod(metalLB({ speakerConfig: { resources: { limits: { cpu: '200m' } } } }));
     expect(container(pod, 'speaker').resources).toEqual({ limits: { cpu: '200m' } });
-    for (const other of ['frr', 'reloader', 'frr-metrics', 'cp-frr-files']) {
+    for (const other of ['frr', 'reloader', 'cp-frr-files']) {
       expect(container(pod, other).resources).toBeUndefined();
     }
   });

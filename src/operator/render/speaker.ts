@@ -65,6 +65,8 @@ const mounts = {
   reloader: { name: volume.reloader, mountPath: frrPaths.reloaderDir },
 } satisfies Record<string, V1VolumeMount>;
 
+const frrLivenessCommand = ['/usr/bin/vtysh', '-c', 'show daemons'];
+
 export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIdentity): V1DaemonSet {
   const spec = cr.spec ?? {};
   const config = spec.speakerConfig;
@@ -139,7 +141,9 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
                 // Raw sockets for ARP and NDP answers.
                 capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
               },
-              volumeMounts: [mounts.reloader],
+              // The speaker reads FRR's state for its BGP/BFD metrics and session reports through the vty
+              // sockets, so no separate exporter container is needed.
+              volumeMounts: [mounts.reloader, mounts.frrSockets],
               ...mainContainerResources(config),
             },
             {
@@ -152,13 +156,9 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
                 capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'NET_BIND_SERVICE'] },
               },
               volumeMounts: [mounts.frrSockets, mounts.frrConf],
-              // frr-metrics answers /livez only while it can reach FRR's daemons.
-              startupProbe: {
-                httpGet: { path: '/livez', port: env.frrMetricsPort, host: loopback },
-                periodSeconds: 5,
-                failureThreshold: 30,
-              },
-              livenessProbe: httpProbe('/livez', env.frrMetricsPort, loopback),
+              // FRR is alive while vtysh can reach its daemons.
+              startupProbe: { exec: { command: frrLivenessCommand }, periodSeconds: 5, failureThreshold: 30 },
+              livenessProbe: { exec: { command: frrLivenessCommand }, periodSeconds: 10, timeoutSeconds: 5 },
             },
             {
               name: 'reloader',
@@ -170,21 +170,6 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
                 mounts.reloader,
                 { name: volume.reloaderScript, mountPath: frrPaths.reloaderScriptDir, readOnly: true },
               ],
-            },
-            {
-              name: 'frr-metrics',
-              image: env.speakerImage,
-              args: ['frr-metrics', `--port=${env.frrMetricsPort}`, `--log-level=${spec.logLevel ?? 'info'}`],
-              ports: [{ name: 'frrmetrics', containerPort: env.frrMetricsPort, protocol: 'TCP' }],
-              securityContext: {
-                // As FRR's own user, which owns the daemons' vty sockets: no capability needed to reach them.
-                runAsUser: frrUser,
-                runAsGroup: frrGroup,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-              volumeMounts: [mounts.frrSockets],
             },
           ],
         },
