@@ -9,6 +9,7 @@ import { validateCommand } from './validate.js';
 import { migrateCommand } from './migrate.js';
 import { frrConfigCommand } from './frr-config.js';
 import { speakerCommand } from './speaker.js';
+import { controllerCommand } from './controller.js';
 import { webhookCommand } from './webhook.js';
 import { operatorCommand } from './operator.js';
 import { productVersion } from './version.js';
@@ -33,6 +34,7 @@ export const commands: readonly Command[] = [
   speakerCommand,
   renderCommand,
   operatorCommand,
+  controllerCommand,
   webhookCommand,
 ];
 

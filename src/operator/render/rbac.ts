@@ -33,7 +33,8 @@ const recordEvents: V1PolicyRule[] = [
 
 const clusterRules: Record<Component, V1PolicyRule[]> = {
   controller: [
-    { apiGroups: [''], resources: ['services'], verbs: read },
+    // patch: the controller records the pool an address came from in a Service annotation.
+    { apiGroups: [''], resources: ['services'], verbs: [...read, 'patch'] },
     { apiGroups: [''], resources: ['services/status'], verbs: ['update', 'patch'] },
     // Pools select Services by their namespace's labels.
     { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: read },
