@@ -116,6 +116,42 @@ async function operatorStep(demo: DemoContext): Promise<void> {
   console.log(await demo.kubectl('get', 'deployments,daemonsets,pods', '-n', 'metallb-system', '-o', 'wide'));
 }
 
+async function controllerStep(demo: DemoContext): Promise<string> {
+  demo.step(
+    'starting the controller (metallb controller) and exposing a Deployment as a LoadBalancer Service',
+  );
+  demo.startComponent('controller', ['--port=0', '--health-probe-port=0']);
+  await demo.kubectl(
+    'create',
+    'deployment',
+    'web',
+    '--image=example.invalid/web:1',
+    '--replicas=2',
+    '-n',
+    'default',
+  );
+  await demo.kubectl('expose', 'deployment', 'web', '--type=LoadBalancer', '--port=80', '-n', 'default');
+  await waitUntil('the Service to get an external IP', async () => (await serviceIP(demo)) !== '', 60_000);
+  console.log(await demo.kubectl('get', 'service', 'web', '-n', 'default', '-o', 'wide'));
+  console.log(
+    await demo.kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=web'),
+  );
+  console.log(await demo.kubectl('get', 'ipaddresspools.metallb.io', '-n', 'metallb-system'));
+  return serviceIP(demo);
+}
+
+function serviceIP(demo: DemoContext): Promise<string> {
+  return demo.kubectl(
+    'get',
+    'service',
+    'web',
+    '-n',
+    'default',
+    '-o',
+    'jsonpath={.status.loadBalancer.ingress[0].ip}',
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -192,6 +228,7 @@ async function main(): Promise<void> {
 
     await webhookStep(demo);
     await operatorStep(demo);
+    await controllerStep(demo);
 
     step('what the cluster now holds');
     console.log(
