@@ -1,0 +1,657 @@
+/**
+ * A BGP lab in network namespaces, built and torn down by a test:
+ *
+ *   <prefix>-worker-0 ──eth0┐                         ┌ 198.51.100.1  <prefix>-router  192.0.2.17 ┐
+ *   <prefix>-worker-1 ──eth0┼── br0 in <prefix>-lan ──┘  FRR, AS 64513, BFD, ECMP                   │
+ *   …  198.51.100.10+i/24   ┘                                              <prefix>-client 192.0.2.18/28
+ *
+ * Load-balancer addresses come from 203.0.113.0/24, which no interface uses.
+ *
+ * Every node namespace runs its own FRR (zebra, bgpd, bfdd, staticd) under the FRR pathspace
+ * `<prefix>-<node>`, started empty: the speaker under test runs in the host namespace and configures that FRR
+ * through its unix sockets (/var/run/frr/<pathspace>/), exactly as it would a sidecar's. Nothing inside the
+ * namespaces talks to the API server, so the control plane can stay on loopback.
+ *
+ * The prefix carries this process's pid and a counter, so parallel runs and several topologies in one run
+ * never share a namespace or a pathspace. Cleanup is layered: destroy() (tests call it in afterAll), a
+ * process 'exit' hook (effective in plain Node, e.g. the benchmark: Jest hands tests a copy of `process`
+ * whose 'exit' never fires), and a detached watchdog that removes everything within a second of this
+ * process being gone, however it died.
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  parseBfdPeers,
+  parseBgpNeighbor,
+  parseBgpPrefix,
+  parseZebraRoutes,
+  renderRouterConfig,
+  type BfdPeerView,
+  type BgpSessionView,
+  type RouterRoute,
+  type RouterSettings,
+} from './topology-frr.js';
+
+export type { BfdPeerView, BgpSessionView, RouterPath, RouterRoute, RouterSettings } from './topology-frr.js';
+
+const run = promisify(execFile);
+
+export const LAN_PREFIX_LENGTH = 24;
+export const ROUTER_LAN_ADDRESS = '198.51.100.1';
+// The client network stays out of 203.0.113.0/24 so that all of it can be a pool (aggregation to /24), and
+// away from 192.0.2.2, an address of the host itself in some environments.
+export const ROUTER_CLIENT_ADDRESS = '192.0.2.17';
+export const CLIENT_ADDRESS = '192.0.2.18';
+export const CLIENT_PREFIX_LENGTH = 28;
+/** Load-balancer addresses for tests: disjoint from the LAN and from the client network. */
+export const LOAD_BALANCER_POOL = '203.0.113.128/25';
+/** A /24 for aggregation tests; it contains LOAD_BALANCER_POOL, so never configure both at once. */
+export const AGGREGATION_POOL = '203.0.113.0/24';
+export const NODE_ASN = 64512;
+export const ROUTER_ASN = 64513;
+export const DEFAULT_ROUTER_BFD = { receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 3 };
+
+const FRR_BIN = '/usr/lib/frr';
+const FRR_DAEMONS = ['zebra', 'bgpd', 'bfdd', 'staticd'] as const;
+type FrrDaemon = (typeof FRR_DAEMONS)[number];
+const FRR_RUN_DIR = '/var/run/frr';
+const FRR_CONF_DIR = '/etc/frr';
+const NODE_INTERFACE = 'eth0';
+
+export interface TopologyNode {
+  readonly name: string;
+  readonly namespace: string;
+  /** FRR's -N: the speaker's --frr-pathspace. */
+  readonly pathspace: string;
+  readonly address: string;
+  readonly interfaceName: string;
+}
+
+export interface TopologyOptions {
+  /** Node names, e.g. the kwok Node objects the speakers stand for. */
+  readonly nodes: readonly string[];
+  readonly router?: Partial<RouterSettings>;
+}
+
+let topologyCounter = 0;
+
+/**
+ * `mlbe2e-<pid>-<n>`: Jest gives every test file a fresh copy of this module in the same process, so the
+ * counter alone repeats; skipping prefixes whose namespace or FRR folder exists keeps them unique.
+ */
+function nextFreePrefix(): string {
+  for (;;) {
+    topologyCounter += 1;
+    const prefix = `mlbe2e-${process.pid}-${topologyCounter}`;
+    const taken =
+      existsSync(`/run/netns/${prefix}-lan`) ||
+      existsSync(join(FRR_RUN_DIR, `${prefix}-router`)) ||
+      existsSync(join(FRR_CONF_DIR, `${prefix}-router`));
+    if (!taken) return prefix;
+  }
+}
+
+interface FrrInstance {
+  readonly namespace: string;
+  readonly pathspace: string;
+}
+
+export class BgpTopology {
+  readonly nodes: readonly TopologyNode[];
+  readonly routerNamespace: string;
+  readonly routerPathspace: string;
+  readonly lanNamespace: string;
+  readonly clientNamespace: string;
+  readonly routerAddress = ROUTER_LAN_ADDRESS;
+  readonly clientAddress = CLIENT_ADDRESS;
+  /** FRR daemons' own logs, one file per daemon and instance. */
+  readonly logDir: string;
+  private routerSettings: RouterSettings;
+  private readonly initialRouterSettings: RouterSettings;
+  private destroyed = false;
+  private watchdogPid: number | undefined;
+  private readonly exitHook = (): void => this.destroySync();
+
+  private constructor(
+    readonly prefix: string,
+    nodeNames: readonly string[],
+    router: RouterSettings,
+  ) {
+    this.nodes = nodeNames.map((name, index) => ({
+      name,
+      namespace: `${prefix}-${name}`,
+      pathspace: `${prefix}-${name}`,
+      address: `198.51.100.${10 + index}`,
+      interfaceName: NODE_INTERFACE,
+    }));
+    this.lanNamespace = `${prefix}-lan`;
+    this.routerNamespace = `${prefix}-router`;
+    this.routerPathspace = `${prefix}-router`;
+    this.clientNamespace = `${prefix}-client`;
+    this.routerSettings = router;
+    this.initialRouterSettings = router;
+    this.logDir = mkdtempSync(join(tmpdir(), `${prefix}-frr-logs-`));
+    chownSync(this.logDir, frrIds().uid, frrIds().gid);
+  }
+
+  /** Builds the namespaces, links and FRR instances; on any failure removes whatever it had built. */
+  static async create(options: TopologyOptions): Promise<BgpTopology> {
+    if (options.nodes.length === 0 || options.nodes.length > 40) throw new Error('1 to 40 nodes, please');
+    const badName = options.nodes.find((name) => !/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(name));
+    if (badName !== undefined)
+      throw new Error(`node name ${JSON.stringify(badName)} is not a short DNS label`);
+    const prefix = nextFreePrefix();
+    const topology = new BgpTopology(prefix, options.nodes, {
+      asn: ROUTER_ASN,
+      bfd: DEFAULT_ROUTER_BFD,
+      ...options.router,
+    });
+    process.on('exit', topology.exitHook);
+    try {
+      topology.startWatchdog();
+      await topology.build();
+      return topology;
+    } catch (error) {
+      await topology.destroy();
+      throw error;
+    }
+  }
+
+  get namespaces(): string[] {
+    return [
+      this.lanNamespace,
+      this.routerNamespace,
+      this.clientNamespace,
+      ...this.nodes.map((n) => n.namespace),
+    ];
+  }
+
+  private get pathspaces(): string[] {
+    return [this.routerPathspace, ...this.nodes.map((n) => n.pathspace)];
+  }
+
+  node(name: string): TopologyNode {
+    const node = this.nodes.find((candidate) => candidate.name === name);
+    if (!node)
+      throw new Error(`no node ${name} in this topology (${this.nodes.map((n) => n.name).join(', ')})`);
+    return node;
+  }
+
+  private async build(): Promise<void> {
+    for (const namespace of this.namespaces) {
+      await ip(undefined, `netns add ${namespace}`);
+      await ip(namespace, 'link set lo up');
+    }
+    const lan = this.lanNamespace;
+    await ip(lan, 'link add br0 type bridge');
+    await ip(lan, 'link set br0 up');
+
+    for (const [index, node] of this.nodes.entries()) {
+      const port = `node${index}`;
+      await ip(node.namespace, `link add ${NODE_INTERFACE} type veth peer name ${port} netns ${lan}`);
+      await ip(lan, `link set ${port} master br0 up`);
+      await ip(node.namespace, `addr add ${node.address}/${LAN_PREFIX_LENGTH} dev ${NODE_INTERFACE}`);
+      await ip(node.namespace, `link set ${NODE_INTERFACE} up`);
+    }
+
+    const router = this.routerNamespace;
+    await ip(router, `link add lan0 type veth peer name router netns ${lan}`);
+    await ip(lan, 'link set router master br0 up');
+    await ip(router, `addr add ${ROUTER_LAN_ADDRESS}/${LAN_PREFIX_LENGTH} dev lan0`);
+    await ip(router, 'link set lan0 up');
+    const client = this.clientNamespace;
+    await ip(router, `link add client0 type veth peer name eth0 netns ${client}`);
+    await ip(router, `addr add ${ROUTER_CLIENT_ADDRESS}/${CLIENT_PREFIX_LENGTH} dev client0`);
+    await ip(router, 'link set client0 up');
+    await inNamespace(router, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    await ip(client, `addr add ${CLIENT_ADDRESS}/${CLIENT_PREFIX_LENGTH} dev eth0`);
+    await ip(client, 'link set eth0 up');
+    await ip(client, `route add default via ${ROUTER_CLIENT_ADDRESS}`);
+
+    await Promise.all([
+      ...this.nodes.map((node) => this.startInstance(node, minimalConfig(node.name))),
+      this.startRouter(),
+    ]);
+  }
+
+  // ---------------------------------------------------------------------------------------------- FRR
+
+  private async startInstance(instance: FrrInstance, initialConfig: string | undefined): Promise<void> {
+    prepareFrrDirs(instance.pathspace);
+    // zebra first: the other daemons connect to its zserv socket and give up on a missing one only slowly.
+    await this.startDaemon(instance, 'zebra');
+    await waitUntil(`zebra of ${instance.pathspace}`, 10_000, () =>
+      existsSync(join(FRR_RUN_DIR, instance.pathspace, 'zserv.api')),
+    );
+    await Promise.all(FRR_DAEMONS.filter((d) => d !== 'zebra').map((d) => this.startDaemon(instance, d)));
+    await waitUntilAsync(`FRR daemons of ${instance.pathspace} to answer vtysh`, 15_000, async () => {
+      const output = await vtysh(instance.pathspace, ['show daemons']).catch(() => '');
+      return FRR_DAEMONS.every((daemon) => output.includes(daemon));
+    });
+    if (initialConfig !== undefined) await this.applyConfig(instance.pathspace, initialConfig);
+  }
+
+  private async startDaemon(instance: FrrInstance, daemon: FrrDaemon): Promise<void> {
+    await inNamespace(instance.namespace, [
+      join(FRR_BIN, daemon),
+      '--daemon',
+      '--pathspace',
+      instance.pathspace,
+      '--profile',
+      'traditional',
+      // No TCP vty: vtysh goes through the unix sockets, and a port would only invite collisions.
+      '--vty_port',
+      '0',
+      '--log',
+      `file:${join(this.logDir, `${instance.pathspace}-${daemon}.log`)}`,
+      '--log-level',
+      'informational',
+      ...(daemon === 'zebra' ? ['--nl-bufsize', '90000000'] : []),
+    ]);
+  }
+
+  private async stopInstance(instance: FrrInstance, signal: NodeJS.Signals): Promise<void> {
+    const pids = FRR_DAEMONS.map((daemon) => daemonPid(instance.pathspace, daemon)).filter(
+      (pid): pid is number => pid !== undefined,
+    );
+    for (const pid of pids) signalProcess(pid, signal);
+    await waitUntil(`FRR daemons of ${instance.pathspace} to exit`, 10_000, () => !pids.some(isRunning));
+  }
+
+  /** Loads a complete configuration into a running instance through vtysh, line by line like `vtysh -b`. */
+  async applyConfig(pathspace: string, config: string): Promise<void> {
+    const file = join(this.logDir, `${pathspace}-applied.conf`);
+    writeFileSync(file, config);
+    await run('vtysh', ['-N', pathspace, '-f', file], { timeout: 30_000 });
+  }
+
+  /** Replaces a running instance's configuration with `config`, through FRR's own reload tool. */
+  async reloadConfig(pathspace: string, config: string): Promise<void> {
+    const file = join(this.logDir, `${pathspace}-reload.conf`);
+    writeFileSync(file, config);
+    await run(
+      'python3',
+      [join(FRR_BIN, 'frr-reload.py'), '--pathspace', pathspace, '--reload', '--stdout', file],
+      {
+        timeout: 60_000,
+      },
+    );
+  }
+
+  /** Runs vtysh commands against a node's FRR (for diagnostics: running config, neighbors). */
+  nodeVtysh(nodeName: string, commands: readonly string[]): Promise<string> {
+    return vtysh(this.node(nodeName).pathspace, commands);
+  }
+
+  routerVtysh(commands: readonly string[]): Promise<string> {
+    return vtysh(this.routerPathspace, commands);
+  }
+
+  /** SIGKILLs every FRR daemon of a node, as a crash would: the speaker must notice and re-apply. */
+  async killFrr(nodeName: string): Promise<void> {
+    await this.stopInstance(this.node(nodeName), 'SIGKILL');
+  }
+
+  /** Starts a node's FRR again, empty: restoring the configuration is the speaker's job. */
+  async startFrr(nodeName: string): Promise<void> {
+    await this.startInstance(this.node(nodeName), minimalConfig(nodeName));
+  }
+
+  /** Stops the router's FRR; its sessions drop as if the router went away. */
+  async stopRouter(): Promise<void> {
+    await this.stopInstance(this.routerInstance, 'SIGTERM');
+  }
+
+  async startRouter(): Promise<void> {
+    await this.startInstance(this.routerInstance, this.routerConfig());
+  }
+
+  private get routerInstance(): FrrInstance {
+    return { namespace: this.routerNamespace, pathspace: this.routerPathspace };
+  }
+
+  get router(): RouterSettings {
+    return this.routerSettings;
+  }
+
+  /** Changes the router's side of the node sessions (ASN for iBGP, password, BFD) in place. */
+  async reconfigureRouter(change: Partial<RouterSettings>): Promise<void> {
+    const { password, ...rest } = { ...this.routerSettings, ...change };
+    // An explicit `password: undefined` removes the password.
+    this.routerSettings = password === undefined ? rest : { ...rest, password };
+    await this.reloadConfig(this.routerPathspace, this.routerConfig());
+  }
+
+  /** Back to the settings the topology was created with; starts the router again if a test left it down. */
+  async resetRouter(): Promise<void> {
+    this.routerSettings = this.initialRouterSettings;
+    const running = FRR_DAEMONS.every((daemon) => daemonPid(this.routerPathspace, daemon) !== undefined);
+    if (running) {
+      await this.reloadConfig(this.routerPathspace, this.routerConfig());
+    } else {
+      await this.stopInstance(this.routerInstance, 'SIGKILL');
+      await this.startRouter();
+    }
+  }
+
+  async setRouterPassword(password: string | undefined): Promise<void> {
+    await this.reconfigureRouter({ password });
+  }
+
+  routerConfig(): string {
+    return renderRouterConfig({
+      hostname: this.routerPathspace,
+      routerId: ROUTER_LAN_ADDRESS,
+      nodeAddresses: this.nodes.map((n) => n.address),
+      nodeAsn: NODE_ASN,
+      settings: this.routerSettings,
+    });
+  }
+
+  // --------------------------------------------------------------------------------------- router views
+
+  /**
+   * The BGP routes the router installed (zebra's RIB), with the BGP attributes of each: one next hop per
+   * announcing node under ECMP. With `prefix`, only that prefix (an empty list when it is not installed).
+   */
+  async routerRoutes(prefix?: string): Promise<RouterRoute[]> {
+    const installed = await this.routerInstalled(prefix);
+    const routes: RouterRoute[] = [];
+    for (const [routePrefix, nextHops] of installed) {
+      const paths = parseBgpPrefix(
+        await this.routerVtysh([`show bgp ${familyOf(routePrefix)} unicast ${routePrefix} json`]),
+      );
+      const best = paths.find((path) => path.best) ?? paths[0];
+      routes.push({
+        prefix: routePrefix,
+        nextHops,
+        paths,
+        communities: best?.communities ?? [],
+        largeCommunities: best?.largeCommunities ?? [],
+        ...(best?.localPref !== undefined ? { localPref: best.localPref } : {}),
+      });
+    }
+    return routes.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+  }
+
+  /** prefix → installed next hops, from one vtysh call: cheap enough to poll every few tens of ms. */
+  async routerInstalled(prefix?: string): Promise<Map<string, string[]>> {
+    const family = prefix?.includes(':') ? 'ipv6' : 'ip';
+    return parseZebraRoutes(await this.routerVtysh([`show ${family} route ${prefix ?? 'bgp'} json`]));
+  }
+
+  /** The installed next hops of one prefix; empty when the router has no BGP route for it. */
+  async routerNextHops(prefix: string): Promise<string[]> {
+    return (await this.routerInstalled(prefix)).get(prefix) ?? [];
+  }
+
+  /** The router's view of its session with a node address. */
+  async routerSession(nodeAddress: string): Promise<BgpSessionView> {
+    return parseBgpNeighbor(await this.routerVtysh([`show bgp neighbors ${nodeAddress} json`]), nodeAddress);
+  }
+
+  async bfdPeers(): Promise<BfdPeerView[]> {
+    return parseBfdPeers(await this.routerVtysh(['show bfd peers json']));
+  }
+
+  /**
+   * Polls until `nextHop` is no longer installed for `prefix` and returns the time since `sinceMs`
+   * (a Date.now() taken just before the event under test).
+   */
+  async waitForNextHopWithdrawal(
+    prefix: string,
+    nextHop: string,
+    sinceMs: number,
+    options: { readonly pollMs?: number; readonly timeoutMs?: number } = {},
+  ): Promise<number> {
+    const pollMs = options.pollMs ?? 50;
+    const deadline = sinceMs + (options.timeoutMs ?? 30_000);
+    for (;;) {
+      const nextHops = await this.routerNextHops(prefix);
+      const now = Date.now();
+      if (!nextHops.includes(nextHop)) return now - sinceMs;
+      if (now > deadline)
+        throw new Error(`${nextHop} still a next hop of ${prefix} after ${now - sinceMs} ms`);
+      await sleep(pollMs);
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------- failures
+
+  /** Takes the node's LAN interface down inside its namespace: the router notices only through BFD or BGP. */
+  async cutLink(nodeName: string): Promise<void> {
+    const node = this.node(nodeName);
+    await ip(node.namespace, `link set ${node.interfaceName} down`);
+  }
+
+  async restoreLink(nodeName: string): Promise<void> {
+    const node = this.node(nodeName);
+    await ip(node.namespace, `link set ${node.interfaceName} up`);
+  }
+
+  // ------------------------------------------------------------------------------------------ cleanup
+
+  /** Removes every namespace, FRR process and FRR directory of this topology; safe to call repeatedly. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    process.removeListener('exit', this.exitHook);
+    await run('sh', ['-c', this.cleanupScript()], { timeout: 60_000 }).catch(() => undefined);
+    this.finish();
+  }
+
+  /** The 'exit' hook's variant: nothing asynchronous runs any more at that point. */
+  private destroySync(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    try {
+      execFileSync('sh', ['-c', this.cleanupScript()], { stdio: 'ignore', timeout: 30_000 });
+    } catch {
+      // the watchdog retries once this process is gone
+    }
+    this.finish();
+  }
+
+  /**
+   * Puts a process started for this topology (a speaker) under the watchdog: if this process dies without
+   * destroy(), the watchdog stops it too. Only a process whose command line names this topology's prefix is
+   * signalled, so a recycled pid is safe.
+   */
+  adoptProcess(pid: number | undefined): void {
+    if (pid !== undefined && !this.destroyed) appendFileSync(this.adoptedFile, `${pid}\n`);
+  }
+
+  private get adoptedFile(): string {
+    return join(this.logDir, 'adopted-pids');
+  }
+
+  private finish(): void {
+    if (this.watchdogPid !== undefined) signalProcess(this.watchdogPid, 'SIGTERM');
+    rmSync(join(this.logDir, 'alive'), { force: true });
+    if (!process.env.METALLB_E2E_KEEP_FRR_LOGS) rmSync(this.logDir, { recursive: true, force: true });
+  }
+
+  /**
+   * One shell script that takes everything down: adopted processes, every process inside our namespaces
+   * (only FRR and what tests start there), then the namespaces, then FRR's per-pathspace directories.
+   */
+  private cleanupScript(): string {
+    // Names are built from the pid and node names checked in create(): no quoting needed inside the loop.
+    const namespaces = this.namespaces.join(' ');
+    const directories = this.pathspaces
+      .flatMap((ps) => [join(FRR_RUN_DIR, ps), join(FRR_CONF_DIR, ps)])
+      .map(shellQuote)
+      .join(' ');
+    return [
+      `adopted=${shellQuote(this.adoptedFile)}`,
+      '[ -f "$adopted" ] && for pid in $(cat "$adopted"); do',
+      `  tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -q -- ${shellQuote(`${this.prefix}-`)} && kill -TERM $pid`,
+      'done',
+      `namespaces="${namespaces}"`,
+      'pids() { for ns in $namespaces; do ip netns pids "$ns" 2>/dev/null; done; }',
+      'p=$(pids); [ -n "$p" ] && kill -TERM $p 2>/dev/null',
+      'for i in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(pids)" ] && break; sleep 0.2; done',
+      'p=$(pids); [ -n "$p" ] && kill -KILL $p 2>/dev/null',
+      'for ns in $namespaces; do ip netns del "$ns" 2>/dev/null; done',
+      `rm -rf ${directories}`,
+      'true',
+    ].join('\n');
+  }
+
+  /**
+   * A detached shell that outlives this process: when it finds this process gone and the topology not
+   * destroyed (the marker file still there), it runs the cleanup script. Covers SIGKILL and jest crashes,
+   * which skip 'exit' hooks.
+   */
+  private startWatchdog(): void {
+    const marker = join(this.logDir, 'alive');
+    writeFileSync(marker, String(process.pid));
+    const script = [
+      `while kill -0 ${process.pid} 2>/dev/null && [ -e ${shellQuote(marker)} ]; do sleep 1; done`,
+      `[ -e ${shellQuote(marker)} ] || exit 0`,
+      this.cleanupScript(),
+      `rm -rf ${shellQuote(this.logDir)}`,
+    ].join('\n');
+    const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+    child.unref();
+    this.watchdogPid = child.pid;
+  }
+}
+
+// ------------------------------------------------------------------------------------------- helpers
+
+function minimalConfig(hostname: string): string {
+  return ['frr defaults traditional', `hostname ${hostname}`, '!', ''].join('\n');
+}
+
+/**
+ * FRR keeps sockets under /var/run/frr/<pathspace>/ and vtysh and frr-reload.py read
+ * /etc/frr/<pathspace>/vtysh.conf (integrated config, so `vtysh -w` writes one frr.conf there).
+ */
+function prepareFrrDirs(pathspace: string): void {
+  const { uid, gid } = frrIds();
+  for (const dir of [join(FRR_RUN_DIR, pathspace), join(FRR_CONF_DIR, pathspace)]) {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    chownSync(dir, uid, gid);
+  }
+  const vtyshConf = join(FRR_CONF_DIR, pathspace, 'vtysh.conf');
+  if (!existsSync(vtyshConf)) writeFileSync(vtyshConf, 'service integrated-vtysh-config\n');
+}
+
+let frrIdsCache: { uid: number; gid: number } | undefined;
+
+function frrIds(): { uid: number; gid: number } {
+  if (!frrIdsCache) {
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((entry) => entry.startsWith('frr:'));
+    const fields = line?.split(':');
+    if (!fields?.[2] || !fields[3]) throw new Error('the frr user is missing: is FRR installed?');
+    frrIdsCache = { uid: Number(fields[2]), gid: Number(fields[3]) };
+  }
+  return frrIdsCache;
+}
+
+function daemonPid(pathspace: string, daemon: FrrDaemon): number | undefined {
+  const file = join(FRR_RUN_DIR, pathspace, `${daemon}.pid`);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  // A stale pid file may name an unrelated process by now: only signal the daemon it describes.
+  const comm = existsSync(`/proc/${pid}/comm`) ? readFileSync(`/proc/${pid}/comm`, 'utf8').trim() : '';
+  return comm === daemon && isRunning(pid) ? pid : undefined;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers signal 0 until its parent (init, for daemons) reaps it.
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+  return !/^\d+ \(.*\) Z/.test(stat);
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** `ip [-n NAMESPACE] COMMAND…`; every word here is ours (validated names, fixed addresses), no quoting. */
+async function ip(namespace: string | undefined, command: string): Promise<void> {
+  const args = [...(namespace ? ['-n', namespace] : []), ...command.split(' ')];
+  try {
+    await run('ip', args, { timeout: 30_000 });
+  } catch (error) {
+    const failure = error as { stderr?: string; message: string };
+    throw new Error(`ip ${args.join(' ')} failed: ${failure.stderr?.trim() || failure.message}`);
+  }
+}
+
+async function inNamespace(namespace: string, command: readonly string[]): Promise<string> {
+  try {
+    const { stdout } = await run('ip', ['netns', 'exec', namespace, ...command], { timeout: 30_000 });
+    return stdout;
+  } catch (error) {
+    const failure = error as { stderr?: string; message: string };
+    throw new Error(
+      `in ${namespace}: ${command.join(' ')} failed: ${failure.stderr?.trim() || failure.message}`,
+    );
+  }
+}
+
+/** vtysh against one FRR instance; rejects when the daemons a command needs are down. */
+async function vtysh(pathspace: string, commands: readonly string[]): Promise<string> {
+  const { stdout } = await run('vtysh', ['-N', pathspace, ...commands.flatMap((c) => ['-c', c])], {
+    timeout: 30_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  // With some daemons down vtysh still exits 0, printing this instead of the answer.
+  const down = /^(\S+) is not running$/m.exec(stdout);
+  if (down) throw new Error(`vtysh -N ${pathspace}: ${down[1] ?? 'a daemon'} is not running`);
+  return stdout;
+}
+
+function familyOf(prefix: string): 'ipv4' | 'ipv6' {
+  return prefix.includes(':') ? 'ipv6' : 'ipv4';
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitUntil(what: string, timeoutMs: number, condition: () => boolean): Promise<void> {
+  await waitUntilAsync(what, timeoutMs, async () => condition());
+}
+
+async function waitUntilAsync(
+  what: string,
+  timeoutMs: number,
+  condition: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
