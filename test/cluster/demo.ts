@@ -152,6 +152,80 @@ function serviceIP(demo: DemoContext): Promise<string> {
   );
 }
 
+/** Whether this process may build network namespaces: root and a working `ip netns`. */
+async function canUseNetworkNamespaces(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'not running as root';
+  try {
+    await run('ip', ['netns', 'list']);
+    return undefined;
+  } catch (error) {
+    return `ip netns does not work here (${(error as Error).message.split('\n')[0]})`;
+  }
+}
+
+async function bgpStep(demo: DemoContext): Promise<void> {
+  demo.step('announcing over BGP: FRR per node in network namespaces, a speaker per node, an FRR router');
+  const unavailable = await canUseNetworkNamespaces();
+  if (unavailable) {
+    console.log(`   skipped: ${unavailable}; network namespaces are needed for the BGP part of the demo`);
+    return;
+  }
+  // The e2e topology helpers find the cluster through this variable.
+  process.env.METALLB_E2E_KUBECONFIG = demo.state.kubeconfig;
+  const { BgpTopology, LOAD_BALANCER_POOL, NODE_ASN, ROUTER_ASN, ROUTER_LAN_ADDRESS } =
+    await import('../e2e/support/topology.js');
+  const { startSpeakers } = await import('../e2e/support/topology-speakers.js');
+  const topology = await BgpTopology.create({ nodes: ['worker-0', 'worker-1'] });
+  const speakers: { stop(): Promise<void> }[] = [];
+  try {
+    console.log(
+      `   LAN 198.51.100.0/24: router ${ROUTER_LAN_ADDRESS} (AS ${ROUTER_ASN}), ` +
+        topology.nodes.map((n) => `${n.name} ${n.address}`).join(', ') +
+        ` (AS ${NODE_ASN}); pool ${LOAD_BALANCER_POOL}`,
+    );
+    const objects = [
+      `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: demo-bgp, namespace: metallb-system}\nspec: {addresses: ["${LOAD_BALANCER_POOL}"], autoAssign: false}`,
+      `apiVersion: metallb.io/v1beta1\nkind: BFDProfile\nmetadata: {name: demo-bfd, namespace: metallb-system}\nspec: {receiveInterval: 300, transmitInterval: 300, detectMultiplier: 3}`,
+      `apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: demo-router, namespace: metallb-system}\nspec: {myASN: ${NODE_ASN}, peerASN: ${ROUTER_ASN}, peerAddress: ${ROUTER_LAN_ADDRESS}, bfdProfile: demo-bfd}`,
+      `apiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {name: demo-bgp, namespace: metallb-system}\nspec: {ipAddressPools: [demo-bgp], peers: [demo-router], communities: ["64512:300", "large:64512:1:300"]}`,
+      `apiVersion: v1\nkind: Service\nmetadata: {name: web-bgp, namespace: default, annotations: {metallb.io/address-pool: demo-bgp}}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}`,
+    ].join('\n---\n');
+    console.log((await demo.kubectlMayFail(objects, 'apply', '-f', '-')).output.trim());
+    speakers.push(...(await startSpeakers(topology)));
+    const ip = await (async () => {
+      let found = '';
+      await waitUntil('web-bgp to get an IP', async () => {
+        found = await demo.kubectl(
+          'get',
+          'service',
+          'web-bgp',
+          '-n',
+          'default',
+          '-o',
+          'jsonpath={.status.loadBalancer.ingress[0].ip}',
+        );
+        return found !== '';
+      });
+      return found;
+    })();
+    await waitUntil(
+      `the router to learn ${ip}/32 from both nodes`,
+      async () => (await topology.routerNextHops(`${ip}/32`)).length === 2,
+      60_000,
+    );
+    console.log(await demo.kubectl('get', 'service', 'web-bgp', '-n', 'default'));
+    console.log(
+      `   the router's view (vtysh -c 'show ip route ${ip}/32', 'show bgp ipv4 unicast ${ip}/32'):`,
+    );
+    console.log(await topology.routerVtysh([`show ip route ${ip}/32`]));
+    console.log(await topology.routerVtysh([`show bgp ipv4 unicast ${ip}/32`]));
+    console.log(await demo.kubectl('get', 'servicebgpstatuses.metallb.io', '-n', 'metallb-system'));
+  } finally {
+    for (const speaker of speakers) await speaker.stop();
+    await topology.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -229,6 +303,7 @@ async function main(): Promise<void> {
     await webhookStep(demo);
     await operatorStep(demo);
     await controllerStep(demo);
+    await bgpStep(demo);
 
     step('what the cluster now holds');
     console.log(
