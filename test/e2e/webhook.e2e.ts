@@ -70,26 +70,7 @@ describe('the admission and conversion webhook', () => {
   beforeAll(async () => {
     await ensureNamespace(ns);
     await cleanMetalLBObjects();
-    const port = await freePort();
-    const url = `https://127.0.0.1:${port}`;
-    webhook = startProduct('webhook', [
-      '--host=127.0.0.1',
-      `--port=${port}`,
-      `--local-url=${url}`,
-      `--namespace=${ns}`,
-    ]);
-    // Registered and enforced: an invalid object is refused by our webhook, not just by the schema.
-    await waitFor(
-      'the webhook to be enforced',
-      async () => {
-        const result = await apply(pool('probe', '"not-an-address"'));
-        if (result.code === 0) await kubectl(['delete', 'ipaddresspool', 'probe', '-n', ns]);
-        return result.stderr.includes('admission webhook') ? true : undefined;
-      },
-      60_000,
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\nwebhook log:\n${webhook.log()}`);
-    });
+    webhook = await startRegisteredWebhook();
   });
 
   afterEach(async () => {
