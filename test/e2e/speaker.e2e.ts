@@ -327,6 +327,14 @@ describe('the speaker when links and routers fail', () => {
     const svc = await service(170);
     await routeWithNextHops(svc.prefix, allNodeAddresses());
     await bfdUpWith(topology.nodes);
+    // The router learns each node's timers from its control packets: the BFDProfile reached FRR.
+    for (const peer of await topology.bfdPeers()) {
+      expect(peer).toMatchObject({
+        remoteReceiveIntervalMs: 300,
+        remoteTransmitIntervalMs: 300,
+        remoteDetectMultiplier: 3,
+      });
+    }
 
     const victim = topology.node('worker-2');
     cutLinks.add(victim.name);

@@ -120,6 +120,9 @@ export interface BfdPeerView {
   readonly transmitIntervalMs?: number;
   readonly detectMultiplier?: number;
   readonly remoteDetectMultiplier?: number;
+  /** What the node's side asked for: its BFD profile, as the router learned it. */
+  readonly remoteReceiveIntervalMs?: number;
+  readonly remoteTransmitIntervalMs?: number;
 }
 
 interface ZebraNextHopJson {
@@ -217,6 +220,8 @@ interface BfdPeerJson {
   readonly 'transmit-interval'?: number;
   readonly 'detect-multiplier'?: number;
   readonly 'remote-detect-multiplier'?: number;
+  readonly 'remote-receive-interval'?: number;
+  readonly 'remote-transmit-interval'?: number;
 }
 
 /** `show bfd peers json`. */
@@ -232,6 +237,12 @@ export function parseBfdPeers(output: string): BfdPeerView[] {
       ...(peer['detect-multiplier'] !== undefined ? { detectMultiplier: peer['detect-multiplier'] } : {}),
       ...(peer['remote-detect-multiplier'] !== undefined
         ? { remoteDetectMultiplier: peer['remote-detect-multiplier'] }
+        : {}),
+      ...(peer['remote-receive-interval'] !== undefined
+        ? { remoteReceiveIntervalMs: peer['remote-receive-interval'] }
+        : {}),
+      ...(peer['remote-transmit-interval'] !== undefined
+        ? { remoteTransmitIntervalMs: peer['remote-transmit-interval'] }
         : {}),
     }))
     .sort((a, b) => compareAddresses(a.peer, b.peer));

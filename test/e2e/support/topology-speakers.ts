@@ -73,6 +73,9 @@ export async function startSpeaker(
     '0',
     '--health-probe-port',
     '0',
+    // Scraped over loopback only; nothing else needs to reach these ports.
+    '--bind-address',
+    '127.0.0.1',
     '--log-level',
     'debug',
     ...extraArgs,
