@@ -10,51 +10,22 @@ import { formatProblem } from '../api/problem.js';
 import { buildConfig, type ConfigInput } from '../config/index.js';
 import { planBgp, planNodeFromObject, type PlanNode, type ServiceNotice } from '../speaker/plan/index.js';
 import { renderFrrConfig } from '../speaker/bgp/frr-config.js';
+import {
+  configListOf,
+  inNamespace,
+  namespacedConfigLists,
+  type ConfigList,
+} from '../manifests/config-documents.js';
 
 const defaultNamespace = 'metallb-system';
 
-type ConfigLists = Exclude<keyof ConfigInput, 'metallbNamespace'>;
-
-/** kind → where it goes, for the kinds this command reads; apiVersion prefix (group) must match too. */
-const readKinds: Readonly<
-  Record<string, { group: string; list: ConfigLists | 'services' | 'endpointSlices' }>
-> = {
-  IPAddressPool: { group: 'metallb.io/', list: 'pools' },
-  L2Advertisement: { group: 'metallb.io/', list: 'l2Advertisements' },
-  BGPAdvertisement: { group: 'metallb.io/', list: 'bgpAdvertisements' },
-  BGPPeer: { group: 'metallb.io/', list: 'peers' },
-  BFDProfile: { group: 'metallb.io/', list: 'bfdProfiles' },
-  Community: { group: 'metallb.io/', list: 'communities' },
-  Secret: { group: 'v1', list: 'secrets' },
-  Node: { group: 'v1', list: 'nodes' },
-  Namespace: { group: 'v1', list: 'namespaces' },
-  Service: { group: 'v1', list: 'services' },
-  EndpointSlice: { group: 'discovery.k8s.io/', list: 'endpointSlices' },
-};
-
-/** Namespaced kinds without a namespace land in the command's namespace, as with kubectl apply -n. */
-const namespaced = new Set([
-  'pools',
-  'l2Advertisements',
-  'bgpAdvertisements',
-  'peers',
-  'bfdProfiles',
-  'communities',
-  'secrets',
-]);
-
-function groupMatches(apiVersion: unknown, group: string): boolean {
-  if (typeof apiVersion !== 'string') return false;
-  return group === 'v1' ? apiVersion === 'v1' : apiVersion.startsWith(group);
-}
-
-function inNamespace(object: Record<string, unknown>, namespace: string): Record<string, unknown> {
-  const metadata = object.metadata;
-  if (metadata === undefined) return { ...object, metadata: { namespace } };
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return object;
-  const current = (metadata as Record<string, unknown>).namespace;
-  if (current !== undefined && current !== '') return object;
-  return { ...object, metadata: { ...metadata, namespace } };
+/** What frr-config reads beyond the configuration: the Services to announce and their endpoints. */
+function workloadListOf(object: Record<string, unknown>): 'services' | 'endpointSlices' | undefined {
+  if (object.apiVersion === 'v1' && object.kind === 'Service') return 'services';
+  if (typeof object.apiVersion === 'string' && object.apiVersion.startsWith('discovery.k8s.io/')) {
+    return object.kind === 'EndpointSlice' ? 'endpointSlices' : undefined;
+  }
+  return undefined;
 }
 
 /** Services and slices without a namespace are in "default", as kubectl would put them. */
@@ -129,7 +100,7 @@ export const frrConfigCommand: Command = {
       return 2;
     }
 
-    const lists: Record<ConfigLists | 'services' | 'endpointSlices', unknown[]> = {
+    const lists: Record<ConfigList | 'services' | 'endpointSlices', unknown[]> = {
       pools: [],
       l2Advertisements: [],
       bgpAdvertisements: [],
@@ -143,14 +114,15 @@ export const frrConfigCommand: Command = {
       endpointSlices: [],
     };
     for (const { object } of documents) {
-      const target = typeof object.kind === 'string' ? readKinds[object.kind] : undefined;
-      if (!target || !groupMatches(object.apiVersion, target.group)) continue;
-      const placed = namespaced.has(target.list)
-        ? inNamespace(object, namespace)
-        : target.list === 'services' || target.list === 'endpointSlices'
-          ? inDefaultNamespace(object)
-          : object;
-      lists[target.list].push(placed);
+      const configList = configListOf(object);
+      if (configList) {
+        lists[configList].push(
+          namespacedConfigLists.has(configList) ? inNamespace(object, namespace) : object,
+        );
+        continue;
+      }
+      const workloadList = workloadListOf(object);
+      if (workloadList) lists[workloadList].push(inDefaultNamespace(object));
     }
     const { services, endpointSlices, ...configLists } = lists;
     const result = buildConfig({

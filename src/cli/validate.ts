@@ -8,37 +8,13 @@ import { readManifests } from '../manifests/documents.js';
 import { isOurs, objectRef } from '../api/check-object.js';
 import { describeObject, formatProblem, type Problem } from '../api/problem.js';
 import { buildConfig, checkStandalone, type ConfigInput } from '../config/index.js';
+import { configListOf, inNamespace, namespacedConfigLists } from '../manifests/config-documents.js';
 
 const defaultNamespace = 'metallb-system';
 
 type Collected = {
   -readonly [K in Exclude<keyof ConfigInput, 'metallbNamespace'>]-?: Record<string, unknown>[];
 };
-
-const configKinds: Readonly<Record<string, Exclude<keyof Collected, 'secrets' | 'nodes' | 'namespaces'>>> = {
-  IPAddressPool: 'pools',
-  L2Advertisement: 'l2Advertisements',
-  BGPAdvertisement: 'bgpAdvertisements',
-  BGPPeer: 'peers',
-  BFDProfile: 'bfdProfiles',
-  Community: 'communities',
-};
-
-const coreKinds: Readonly<Record<string, 'secrets' | 'nodes' | 'namespaces'>> = {
-  Secret: 'secrets',
-  Node: 'nodes',
-  Namespace: 'namespaces',
-};
-
-/** kubectl's view of an object without a namespace: it lands in the namespace the command targets. */
-function inNamespace(object: Record<string, unknown>, namespace: string): Record<string, unknown> {
-  const metadata = object.metadata;
-  if (metadata === undefined) return { ...object, metadata: { namespace } };
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return object;
-  const current = (metadata as Record<string, unknown>).namespace;
-  if (current !== undefined && current !== '') return object;
-  return { ...object, metadata: { ...metadata, namespace } };
-}
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -92,18 +68,17 @@ export const validateCommand: Command = {
     const standaloneProblems: Problem[] = [];
     let checked = 0;
     for (const { source, object } of documents) {
-      const kind = typeof object.kind === 'string' ? object.kind : '';
       if (isOurs(object)) {
         checked += 1;
         const placed = inNamespace(object, namespace);
-        const list = configKinds[kind];
+        const list = configListOf(object);
         if (list) collected[list].push(placed);
         else standaloneProblems.push(...checkStandalone(placed, namespace, objectRef(placed)));
         continue;
       }
-      const core = object.apiVersion === 'v1' ? coreKinds[kind] : undefined;
+      const core = configListOf(object);
       if (core) {
-        collected[core].push(core === 'secrets' ? inNamespace(object, namespace) : object);
+        collected[core].push(namespacedConfigLists.has(core) ? inNamespace(object, namespace) : object);
         continue;
       }
       if (!values.quiet) {
