@@ -2,12 +2,16 @@
 SHELL := /bin/bash
 NPM_BIN := node_modules/.bin
 
-.PHONY: all deps generate verify-generated update-k8s-types build lint format test e2e ci \
+.PHONY: all system-deps deps generate verify-generated update-k8s-types build lint format test e2e ci \
 	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean
 
 all: build
 
-deps: node_modules/.package-lock.json
+## system-deps: the Debian packages the build, tests and demo need (FRR, libpcap, arping, ...), installed once
+system-deps:
+	bash scripts/system-deps.sh
+
+deps: system-deps node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
