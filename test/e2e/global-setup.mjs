@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
 
 export default async function setup() {
+  // Suites that build their own lab and talk to no API server (l2-responder.e2e.ts) run without one:
+  // METALLB_E2E_NO_CLUSTER=1 skips the control plane, so they work before its binaries are built.
+  if (process.env.METALLB_E2E_NO_CLUSTER === '1') return;
   const { startSupervised } = await tsImport('../cluster/supervisor.ts', import.meta.url);
   const stateDir = mkdtempSync(join(tmpdir(), 'metallb-e2e-'));
   const started = Date.now();
