@@ -5,7 +5,7 @@
  *   METALLB_E2E_NO_CLUSTER=1 npx jest --selectProjects e2e test/e2e/l2-responder.e2e.ts
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { L2Lab, inNamespace, ip } from './support/l2-lab.js';
+import { L2Lab, inNamespace, ip } from './support/l2-wire-lab.js';
 import { ResponderProcess, counterValue } from './support/l2-responder-process.js';
 
 jest.setTimeout(60_000);
@@ -126,7 +126,7 @@ describe('layer-2 announcer on a wire', () => {
       const out = await inNamespace(lab.lan, ['bridge', 'mdb', 'show']);
       return out.stdout.includes('ff02::1:ff00:100') ? out.stdout : undefined;
     });
-    // p0 is node A's bridge port (l2-lab.ts creates the ports in the order a, b, client).
+    // p0 is node A's bridge port (l2-wire-lab.ts creates the ports in the order a, b, client).
     expect(mdb).toMatch(/port p0 grp ff02::1:ff00:100/);
   });
 
