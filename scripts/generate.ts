@@ -178,7 +178,8 @@ function generatedTypeNames(types: string): Map<string, string> {
   const root = /export interface MetalLBApiTypes \{([^}]*)\}/.exec(types)?.[1];
   if (root === undefined) throw new Error('types.generated.ts has no MetalLBApiTypes interface');
   const names = new Map<string, string>();
-  for (const match of root.matchAll(/^\s*(\w+)\?: (\w+);$/gm)) names.set(match[1] as string, match[2] as string);
+  for (const match of root.matchAll(/^\s*(\w+)\?: (\w+);$/gm))
+    names.set(match[1] as string, match[2] as string);
   return names;
 }
 
@@ -247,15 +248,15 @@ function kindsFile(kinds: ApiKind[], types: string): string {
     '/** Every kind in api/, by kind. */',
     `export const apiKinds = ${JSON.stringify(entries, null, 2)} as const satisfies Readonly<Record<string, ApiKindEntry>>;`,
     '',
-    '/** The configuration kinds by their key in buildConfig\'s input, in the order buildConfig reads them. */',
+    "/** The configuration kinds by their key in buildConfig's input, in the order buildConfig reads them. */",
     `export const configInputKinds = ${JSON.stringify(configInputKinds, null, 2)} as const;`,
     '',
-    '/** Each kind\'s object in its storage version. */',
+    "/** Each kind's object in its storage version. */",
     'export interface StoredApiObjects {',
     ...objectMap(storageOf),
     '}',
     '',
-    '/** Each kind\'s object in any version the API serves. */',
+    "/** Each kind's object in any version the API serves. */",
     'export interface ServedApiObjects {',
     ...objectMap(servedOf),
     '}',

@@ -32,8 +32,14 @@ export type ServedConfigObjects = { [K in ConfigInputKey]: ServedApiObjects[Conf
 /** Key of buildConfig's input to the object type it lists, in the storage version. */
 export type StoredConfigObjects = { [K in ConfigInputKey]: StoredApiObjects[ConfigKindOf<K>] };
 
+/** Key of buildConfig's input to a list of its kind's objects in the storage version. */
+export type StoredConfigLists = { [K in ConfigInputKey]: StoredConfigObjects[K][] };
+
 /** The keys of buildConfig's input for the configuration kinds, in the order buildConfig reads them. */
 export const configInputKeys = Object.keys(configInputKinds) as readonly ConfigInputKey[];
+
+/** The configuration kinds, in the order buildConfig reads them. */
+export const configKinds: readonly ConfigKind[] = Object.values(configInputKinds);
 
 /** Every one of our kinds, in name order. */
 export const apiKindEntries: readonly ApiKindEntry[] = Object.values(apiKinds);
@@ -64,12 +70,22 @@ export function storageApiVersion(kind: ApiKind): string {
 }
 
 /**
- * An object with one value per configuration kind, keyed like buildConfig's input, in the order
- * buildConfig reads them. `valueOf` must return the type the result type says for each key.
+ * An object with one value per configuration kind, keyed like buildConfig's input, built in the order
+ * buildConfig reads them. `valueOf` must give each key the value type R says for it; the compiler checks
+ * only that it gives one of R's value types, since TypeScript cannot relate a generic key to a value type
+ * the caller chooses.
  */
-export function perConfigInput<R extends { [K in ConfigInputKey]: unknown }>(
-  valueOf: <K extends ConfigInputKey>(key: K, kind: ConfigKindOf<K>) => R[K],
+export function perConfigInput<R extends { readonly [K in ConfigInputKey]: unknown }>(
+  valueOf: (key: ConfigInputKey, kind: ConfigKind) => R[ConfigInputKey],
 ): R {
   const entries = configInputKeys.map((key) => [key, valueOf(key, configInputKinds[key])]);
   return Object.fromEntries(entries) as R;
+}
+
+/** Objects of the configuration kinds, each put in the list of buildConfig's input its kind goes in. */
+export function sortIntoConfigLists(objects: Iterable<StoredApiObjects[ConfigKind]>): StoredConfigLists {
+  const lists = perConfigInput<Record<ConfigInputKey, StoredApiObjects[ConfigKind][]>>(() => []);
+  for (const object of objects) lists[configInputOf(object.kind) as ConfigInputKey].push(object);
+  // Each list got only objects whose kind is the one its key lists.
+  return lists as StoredConfigLists;
 }

@@ -4,12 +4,7 @@
  * buildConfig, so a rule lives in exactly one place. It never throws, whatever the input.
  */
 import type { V1Namespace, V1Node, V1Secret } from '@kubernetes/client-node';
-import {
-  apiKinds,
-  perConfigInput,
-  type ConfigInputKey,
-  type ServedConfigObjects,
-} from '../api/kinds.js';
+import { apiKinds, perConfigInput, type ConfigInputKey, type ServedConfigObjects } from '../api/kinds.js';
 import type { ObjectRef, Problem } from '../api/problem.js';
 import {
   checkEchoWithIPv6,
@@ -27,12 +22,7 @@ import {
 import { parseBfdProfile } from './bfd.js';
 import { parseCommunityAliases, type CommunityAlias } from './communities.js';
 import { checkFrrPeers } from './frr-cross-checks.js';
-import {
-  admitObjects,
-  withoutSchemaRepeats,
-  type SchemaFields,
-  type SourceObject,
-} from './objects.js';
+import { admitObjects, withoutSchemaRepeats, type SchemaFields, type SourceObject } from './objects.js';
 import { NodeIndex } from './nodes.js';
 import { checkOverlaps } from './overlaps.js';
 import { indexSecrets } from './passwords.js';
@@ -79,8 +69,8 @@ export type ConfigLists = {
 
 /**
  * Everything the rules look at. The lists are whatever the caller has (an informer cache, an admission
- * request plus the cache, YAML files); nothing in them is trusted to match its declared type.
- * Objects must carry metadata.namespace: callers fill it in from the admission request or a CLI default.
+ * request plus fresh lists from the API server, YAML files); nothing in them is trusted to match its
+ * declared type. Objects must carry metadata.namespace: callers fill it in from the admission request or a CLI default.
  */
 export interface ConfigInput extends ConfigLists {
   /** Only those in metallbNamespace are used (BGP passwords). */
