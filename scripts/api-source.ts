@@ -41,6 +41,15 @@ export interface KindDefinition {
   versions: KindVersion[];
   /** The CRD's spec.conversion, for kinds served in several versions that need more than a relabel. */
   conversion?: JsonObject;
+  /** For the kinds the configuration is made of: where buildConfig's input takes them. */
+  configInput?: ConfigInputPlace;
+}
+
+export interface ConfigInputPlace {
+  /** The property of buildConfig's input that lists objects of this kind. */
+  key: string;
+  /** Where the kind comes in buildConfig's reading order, which is the order of its problems (1 first). */
+  order: number;
 }
 
 export interface ApiKind {
@@ -81,7 +90,25 @@ export function loadKinds(): ApiKind[] {
     if (storage.length !== 1) throw new Error(`${definition.kind} must have exactly one storage version`);
     kinds.push({ definition, schemaFiles });
   }
+  checkConfigInputs(kinds);
   return kinds.sort((a, b) => a.definition.kind.localeCompare(b.definition.kind));
+}
+
+function checkConfigInputs(kinds: readonly ApiKind[]): void {
+  const keys = new Set<string>();
+  const orders = new Set<number>();
+  for (const { definition } of kinds) {
+    const place = definition.configInput;
+    if (!place) continue;
+    const ok = typeof place.key === 'string' && /^[a-z][A-Za-z0-9]*$/.test(place.key);
+    if (!ok || !Number.isInteger(place.order) || place.order < 1) {
+      throw new Error(`${definition.kind}: configInput needs a camelCase key and an order of 1 or more`);
+    }
+    if (keys.has(place.key)) throw new Error(`configInput key ${place.key} is used twice`);
+    if (orders.has(place.order)) throw new Error(`configInput order ${place.order} is used twice`);
+    keys.add(place.key);
+    orders.add(place.order);
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Generates everything that derives from api/: the CRDs in crds/, the TypeScript types and the schema
- * table the run-time validator compiles, both in src/api/. With --check, writes nothing and exits 1 when a
+ * Generates everything that derives from api/: the CRDs in crds/, and in src/api/ the TypeScript types, the
+ * schema table the run-time validator compiles and the registry of kinds (names, scope, versions, where
+ * buildConfig's input takes them). With --check, writes nothing and exits 1 when a
  * generated file is missing or differs from what api/ gives (CI runs this).
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, rmSync } from 'node:fs';
@@ -172,11 +173,104 @@ function schemasFile(kinds: ApiKind[]): string {
   ].join('\n');
 }
 
+/** The TypeScript name types.generated.ts gives each kind version, read from its root interface. */
+function generatedTypeNames(types: string): Map<string, string> {
+  const root = /export interface MetalLBApiTypes \{([^}]*)\}/.exec(types)?.[1];
+  if (root === undefined) throw new Error('types.generated.ts has no MetalLBApiTypes interface');
+  const names = new Map<string, string>();
+  for (const match of root.matchAll(/^\s*(\w+)\?: (\w+);$/gm))
+    names.set(match[1] as string, match[2] as string);
+  return names;
+}
+
+function kindsFile(kinds: ApiKind[], types: string): string {
+  const typeNames = generatedTypeNames(types);
+  const tsType = (apiKind: ApiKind, version: string): string => {
+    const name = typeNames.get(typeName(apiKind, version));
+    if (!name) throw new Error(`no generated type for ${apiKind.definition.kind} ${version}`);
+    return name;
+  };
+  const entries: JsonObject = {};
+  for (const apiKind of kinds) {
+    const { definition } = apiKind;
+    const storage = definition.versions.find((v) => v.storage)?.name as string;
+    const served = definition.versions.filter((v) => v.served).map((v) => v.name);
+    const apiVersions = [storage, ...served.filter((name) => name !== storage)].map((v) => `${group}/${v}`);
+    entries[definition.kind] = {
+      group,
+      kind: definition.kind,
+      listKind: definition.listKind,
+      plural: definition.plural,
+      singular: definition.singular,
+      shortNames: definition.shortNames ?? [],
+      namespaced: definition.scope === 'Namespaced',
+      storageVersion: storage,
+      apiVersions,
+      versions: definition.versions.map((v) => ({
+        name: v.name,
+        served: v.served,
+        storage: v.storage,
+        deprecated: v.deprecated ?? false,
+        printerColumns: v.printerColumns as unknown as Json,
+      })),
+      ...(definition.configInput ? { configInput: definition.configInput.key } : {}),
+    };
+  }
+  const configKinds = kinds
+    .filter((apiKind) => apiKind.definition.configInput)
+    .sort((a, b) => (a.definition.configInput?.order ?? 0) - (b.definition.configInput?.order ?? 0));
+  const configInputKinds: JsonObject = {};
+  for (const { definition } of configKinds) {
+    configInputKinds[definition.configInput?.key as string] = definition.kind;
+  }
+  const imported = [
+    ...new Set(kinds.flatMap((apiKind) => apiKind.definition.versions.map((v) => tsType(apiKind, v.name)))),
+  ].sort();
+  const objectMap = (versionsOf: (apiKind: ApiKind) => string[]): string[] =>
+    kinds.map((apiKind) => {
+      const union = versionsOf(apiKind)
+        .map((version) => tsType(apiKind, version))
+        .join(' | ');
+      return `  ${apiKind.definition.kind}: ${union};`;
+    });
+  const storageOf = (apiKind: ApiKind): string[] =>
+    apiKind.definition.versions.filter((v) => v.storage).map((v) => v.name);
+  const servedOf = (apiKind: ApiKind): string[] => {
+    const storage = storageOf(apiKind);
+    const others = apiKind.definition.versions.filter((v) => v.served && !v.storage).map((v) => v.name);
+    return [...storage, ...others];
+  };
+  return [
+    `// ${generatedNotice}`,
+    "import type { ApiKindEntry } from './kind-entry.js';",
+    `import type { ${imported.join(', ')} } from './types.generated.js';`,
+    '',
+    '/** Every kind in api/, by kind. */',
+    `export const apiKinds = ${JSON.stringify(entries, null, 2)} as const satisfies Readonly<Record<string, ApiKindEntry>>;`,
+    '',
+    "/** The configuration kinds by their key in buildConfig's input, in the order buildConfig reads them. */",
+    `export const configInputKinds = ${JSON.stringify(configInputKinds, null, 2)} as const;`,
+    '',
+    "/** Each kind's object in its storage version. */",
+    'export interface StoredApiObjects {',
+    ...objectMap(storageOf),
+    '}',
+    '',
+    "/** Each kind's object in any version the API serves. */",
+    'export interface ServedApiObjects {',
+    ...objectMap(servedOf),
+    '}',
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const check = process.argv.includes('--check');
   const kinds = loadKinds();
   const files = crdFiles(kinds);
-  files.set('src/api/types.generated.ts', await typesFile(kinds));
+  const types = await typesFile(kinds);
+  files.set('src/api/types.generated.ts', types);
+  files.set('src/api/kinds.generated.ts', kindsFile(kinds, types));
   files.set('src/api/schemas.generated.ts', schemasFile(kinds));
 
   const stale: string[] = [];

@@ -7,14 +7,14 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import type { Command } from './command.js';
 import { readManifests } from '../manifests/documents.js';
 import { formatProblem } from '../api/problem.js';
-import { buildConfig, type ConfigInput } from '../config/index.js';
+import { buildConfig } from '../config/index.js';
 import { planBgp, planNodeFromObject, type PlanNode, type ServiceNotice } from '../speaker/plan/index.js';
 import { renderFrrConfig } from '../speaker/bgp/frr-config.js';
 import {
   configListOf,
+  emptyConfigLists,
   inNamespace,
   namespacedConfigLists,
-  type ConfigList,
 } from '../manifests/config-documents.js';
 
 const defaultNamespace = 'metallb-system';
@@ -100,42 +100,28 @@ export const frrConfigCommand: Command = {
       return 2;
     }
 
-    const lists: Record<ConfigList | 'services' | 'endpointSlices', unknown[]> = {
-      pools: [],
-      l2Advertisements: [],
-      bgpAdvertisements: [],
-      peers: [],
-      bfdProfiles: [],
-      communities: [],
-      secrets: [],
-      nodes: [],
-      namespaces: [],
-      services: [],
-      endpointSlices: [],
-    };
+    const configLists = emptyConfigLists<Record<string, unknown>>();
+    const workloads: Record<'services' | 'endpointSlices', unknown[]> = { services: [], endpointSlices: [] };
     for (const { object } of documents) {
       const configList = configListOf(object);
       if (configList) {
-        lists[configList].push(
+        configLists[configList].push(
           namespacedConfigLists.has(configList) ? inNamespace(object, namespace) : object,
         );
         continue;
       }
       const workloadList = workloadListOf(object);
-      if (workloadList) lists[workloadList].push(inDefaultNamespace(object));
+      if (workloadList) workloads[workloadList].push(inDefaultNamespace(object));
     }
-    const { services, endpointSlices, ...configLists } = lists;
-    const result = buildConfig({
-      ...(configLists as unknown as Omit<ConfigInput, 'metallbNamespace'>),
-      metallbNamespace: namespace,
-    });
+    const { services, endpointSlices } = workloads;
+    const result = buildConfig({ ...configLists, metallbNamespace: namespace });
     if (!result.ok) {
       for (const problem of result.problems) io.err(formatProblem(problem));
       return 1;
     }
     if (!values.quiet) for (const warning of result.warnings) io.err(`warning: ${formatProblem(warning)}`);
 
-    const nodeObject = (lists.nodes as V1Node[]).find((node) => node.metadata?.name === nodeName);
+    const nodeObject = (configLists.nodes as V1Node[]).find((node) => node.metadata?.name === nodeName);
     const node: PlanNode = nodeObject
       ? planNodeFromObject(nodeObject)
       : { name: nodeName, labels: {}, networkUnavailable: false };

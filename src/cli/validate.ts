@@ -7,14 +7,15 @@ import type { Command } from './command.js';
 import { readManifests } from '../manifests/documents.js';
 import { isOurs, objectRef } from '../api/check-object.js';
 import { describeObject, formatProblem, type Problem } from '../api/problem.js';
-import { buildConfig, checkStandalone, type ConfigInput } from '../config/index.js';
-import { configListOf, inNamespace, namespacedConfigLists } from '../manifests/config-documents.js';
+import { buildConfig, checkStandalone } from '../config/index.js';
+import {
+  configListOf,
+  emptyConfigLists,
+  inNamespace,
+  namespacedConfigLists,
+} from '../manifests/config-documents.js';
 
 const defaultNamespace = 'metallb-system';
-
-type Collected = {
-  -readonly [K in Exclude<keyof ConfigInput, 'metallbNamespace'>]-?: Record<string, unknown>[];
-};
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -54,17 +55,7 @@ export const validateCommand: Command = {
     const { documents, unreadable } = readManifests(paths);
     for (const message of unreadable) io.err(`unreadable: ${message}`);
 
-    const collected: Collected = {
-      pools: [],
-      l2Advertisements: [],
-      bgpAdvertisements: [],
-      peers: [],
-      bfdProfiles: [],
-      communities: [],
-      secrets: [],
-      nodes: [],
-      namespaces: [],
-    };
+    const collected = emptyConfigLists<Record<string, unknown>>();
     const standaloneProblems: Problem[] = [];
     let checked = 0;
     for (const { source, object } of documents) {

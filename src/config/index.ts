@@ -4,15 +4,7 @@
  * buildConfig, so a rule lives in exactly one place. It never throws, whatever the input.
  */
 import type { V1Namespace, V1Node, V1Secret } from '@kubernetes/client-node';
-import type {
-  BFDProfile as BFDProfileObject,
-  BGPAdvertisement as BGPAdvertisementObject,
-  BGPPeer as BGPPeerObject,
-  BGPPeerV1Beta1 as BGPPeerV1Beta1Object,
-  Community as CommunityObject,
-  IPAddressPool as IPAddressPoolObject,
-  L2Advertisement as L2AdvertisementObject,
-} from '../api/types.generated.js';
+import { apiKinds, perConfigInput, type ConfigInputKey, type ServedConfigObjects } from '../api/kinds.js';
 import type { ObjectRef, Problem } from '../api/problem.js';
 import {
   checkEchoWithIPv6,
@@ -30,13 +22,7 @@ import {
 import { parseBfdProfile } from './bfd.js';
 import { parseCommunityAliases, type CommunityAlias } from './communities.js';
 import { checkFrrPeers } from './frr-cross-checks.js';
-import {
-  admitObjects,
-  withoutSchemaRepeats,
-  type KindSpec,
-  type SchemaFields,
-  type SourceObject,
-} from './objects.js';
+import { admitObjects, withoutSchemaRepeats, type SchemaFields, type SourceObject } from './objects.js';
 import { NodeIndex } from './nodes.js';
 import { checkOverlaps } from './overlaps.js';
 import { indexSecrets } from './passwords.js';
@@ -73,18 +59,20 @@ export { checkStandalone } from './objects.js';
 export type Untrusted<T> = T | Readonly<Record<string, unknown>>;
 
 /**
- * Everything the rules look at. The lists are whatever the caller has (an informer cache, an admission
- * request plus the cache, YAML files); nothing in them is trusted to match its declared type.
- * Objects must carry metadata.namespace: callers fill it in from the admission request or a CLI default.
+ * The objects of each configuration kind, keyed as the registry generated from api/ says (pools, peers, ...),
+ * in any served version: an object in an older version (a v1beta1 BGPPeer) is read as its storage-version
+ * equivalent.
  */
-export interface ConfigInput {
-  readonly pools?: readonly Untrusted<IPAddressPoolObject>[];
-  readonly l2Advertisements?: readonly Untrusted<L2AdvertisementObject>[];
-  readonly bgpAdvertisements?: readonly Untrusted<BGPAdvertisementObject>[];
-  /** v1beta2, the storage version; deprecated v1beta1 objects are read as their v1beta2 equivalent. */
-  readonly peers?: readonly Untrusted<BGPPeerObject | BGPPeerV1Beta1Object>[];
-  readonly bfdProfiles?: readonly Untrusted<BFDProfileObject>[];
-  readonly communities?: readonly Untrusted<CommunityObject>[];
+export type ConfigLists = {
+  readonly [K in ConfigInputKey]?: readonly Untrusted<ServedConfigObjects[K]>[];
+};
+
+/**
+ * Everything the rules look at. The lists are whatever the caller has (an informer cache, an admission
+ * request plus fresh lists from the API server, YAML files); nothing in them is trusted to match its
+ * declared type. Objects must carry metadata.namespace: callers fill it in from the admission request or a CLI default.
+ */
+export interface ConfigInput extends ConfigLists {
   /** Only those in metallbNamespace are used (BGP passwords). */
   readonly secrets?: readonly Untrusted<V1Secret>[];
   /** For nodeSelectors. Without any, node sets are judged from the selectors alone. */
@@ -102,15 +90,6 @@ export type BuildResult =
       readonly problems: readonly Problem[];
       readonly warnings: readonly Problem[];
     };
-
-const kinds = {
-  pools: { kind: 'IPAddressPool', apiVersions: ['metallb.io/v1beta1'] },
-  l2Advertisements: { kind: 'L2Advertisement', apiVersions: ['metallb.io/v1beta1'] },
-  bgpAdvertisements: { kind: 'BGPAdvertisement', apiVersions: ['metallb.io/v1beta1'] },
-  peers: { kind: 'BGPPeer', apiVersions: ['metallb.io/v1beta2', 'metallb.io/v1beta1'] },
-  bfdProfiles: { kind: 'BFDProfile', apiVersions: ['metallb.io/v1beta1'] },
-  communities: { kind: 'Community', apiVersions: ['metallb.io/v1beta1'] },
-} as const satisfies Record<string, KindSpec>;
 
 /** Name and labels of cluster objects (Nodes, Namespaces), sorted by name, each name once. */
 function knownObjects(list: unknown): KnownObject[] {
@@ -137,16 +116,10 @@ export function buildConfig(input: ConfigInput): BuildResult {
   const log = new ProblemLog();
   const schemaFields: SchemaFields = new Map();
   const refOrder = new Map<ObjectRef, number>();
-  const admit = (key: keyof typeof kinds): SourceObject[] =>
-    admitObjects(given[key], kinds[key], metallbNamespace, log, schemaFields, refOrder);
-  const sources = {
-    pools: admit('pools'),
-    l2Advertisements: admit('l2Advertisements'),
-    bgpAdvertisements: admit('bgpAdvertisements'),
-    peers: admit('peers'),
-    bfdProfiles: admit('bfdProfiles'),
-    communities: admit('communities'),
-  };
+  // In the registry's order, which is the order problems come out in.
+  const sources = perConfigInput<Record<ConfigInputKey, SourceObject[]>>((key, kind) =>
+    admitObjects(given[key], apiKinds[kind], metallbNamespace, log, schemaFields, refOrder),
+  );
   const schemaProblems = new Set(log.problems);
   const nodes = new NodeIndex(knownObjects(given.nodes));
   const namespaces = knownObjects(given.namespaces);

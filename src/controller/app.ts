@@ -15,7 +15,7 @@ import type { Informer } from '../runtime/informer.js';
 import { ApiLeaseStore, LeaderElector } from '../runtime/leader-election.js';
 import type { Logger } from '../runtime/logging.js';
 import { RawClient } from '../runtime/raw-client.js';
-import { resourceTypeOf } from '../runtime/resources.js';
+import { apiResourceType, resourceTypeOf } from '../runtime/resources.js';
 import { AllocationSession } from './allocation-session.js';
 import { ControllerMetrics } from './metrics.js';
 
@@ -68,7 +68,7 @@ export class ControllerApp {
     this.services = this.factory.informer<V1Service>({ resource: resourceTypeOf('v1', 'Service') });
     this.namespaces = this.factory.informer<V1Namespace>({ resource: resourceTypeOf('v1', 'Namespace') });
     this.pools = this.factory.informer<IPAddressPool>({
-      resource: resourceTypeOf('metallb.io/v1beta1', 'IPAddressPool'),
+      resource: apiResourceType('IPAddressPool'),
       namespace: options.namespace,
     });
     this.events = new EventRecorder({

@@ -9,10 +9,10 @@ import { TerminalError, type ReconcileContext, type ReconcileResult } from '../r
 import type { ObjectCache } from '../runtime/informer.js';
 import { splitKey } from '../runtime/kube-object.js';
 import { apiStatus, withQuery, type RawClient } from '../runtime/raw-client.js';
-import { objectPath, resourceTypeOf } from '../runtime/resources.js';
+import { apiResourceType, objectPath } from '../runtime/resources.js';
 import { poolStatusOf, type PoolStats } from './allocator/index.js';
 
-const poolType = resourceTypeOf('metallb.io/v1beta1', 'IPAddressPool');
+const poolType = apiResourceType('IPAddressPool');
 const statusFields = ['assignedIPv4', 'assignedIPv6', 'availableIPv4', 'availableIPv6'] as const;
 
 /** The status to write, or undefined when the pool already shows it. */

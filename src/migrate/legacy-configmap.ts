@@ -7,6 +7,7 @@
  * valid configuration (overlapping pools, bad CIDRs, unknown community aliases) is for buildConfig, which the
  * CLI runs on the output, so each rule keeps living in one place.
  */
+import { sortIntoConfigLists, type ConfigKind, type StoredApiObjects } from '../api/kinds.js';
 import type { ObjectRef, Problem } from '../api/problem.js';
 import type { ConfigInput } from '../config/index.js';
 import type {
@@ -37,8 +38,8 @@ export const defaultNamespace = 'metallb-system';
 /** The one Community that holds every legacy bgp-communities alias. */
 export const migratedCommunityName = 'migrated-communities';
 
-export type MigratedObject =
-  IPAddressPool | L2Advertisement | BGPAdvertisement | BGPPeer | BFDProfile | Community;
+/** An object of any configuration kind, in its storage version. */
+export type MigratedObject = StoredApiObjects[ConfigKind];
 
 export interface Migration {
   /** The ConfigMap (or file) the problems and warnings are about. */
@@ -542,23 +543,10 @@ class Translation {
   }
 }
 
-function ofKind<K extends MigratedObject['kind']>(
-  objects: readonly MigratedObject[],
-  kind: K,
-): Extract<MigratedObject, { kind: K }>[] {
-  return objects.filter((object): object is Extract<MigratedObject, { kind: K }> => object.kind === kind);
-}
-
 /** The migrated objects as buildConfig takes them, judged in the namespace they were placed in. */
 export function configInputOf(migration: Pick<Migration, 'objects' | 'namespace'>): ConfigInput {
-  const { objects } = migration;
   return {
-    pools: ofKind(objects, 'IPAddressPool'),
-    l2Advertisements: ofKind(objects, 'L2Advertisement'),
-    bgpAdvertisements: ofKind(objects, 'BGPAdvertisement'),
-    peers: ofKind(objects, 'BGPPeer'),
-    bfdProfiles: ofKind(objects, 'BFDProfile'),
-    communities: ofKind(objects, 'Community'),
+    ...sortIntoConfigLists(migration.objects),
     metallbNamespace: migration.namespace,
   };
 }

@@ -2,6 +2,7 @@
  * Where a kind lives in the API: group, version, plural, scope; and the URL paths built from that. A static
  * table covers the kinds our binaries touch; anything else is looked up once through API discovery.
  */
+import { apiKindEntries, apiKinds, type ApiKind } from '../api/kinds.js';
 import type { RawClient } from './raw-client.js';
 import { groupOf, versionOf } from './kube-object.js';
 
@@ -18,9 +19,10 @@ interface KnownKind {
   readonly namespaced: boolean;
 }
 
-// Keyed "group/Kind"; versions come from the object's apiVersion, since a group may serve several.
-const knownKinds: ReadonlyMap<string, KnownKind> = new Map(
-  Object.entries({
+// Keyed "group/Kind"; versions come from the object's apiVersion, since a group may serve several. Our own
+// kinds come from the registry generated from api/.
+const knownKinds: ReadonlyMap<string, KnownKind> = new Map([
+  ...Object.entries({
     '/ConfigMap': { plural: 'configmaps', namespaced: true },
     '/Endpoints': { plural: 'endpoints', namespaced: true },
     '/Event': { plural: 'events', namespaced: true },
@@ -50,17 +52,12 @@ const knownKinds: ReadonlyMap<string, KnownKind> = new Map(
     'rbac.authorization.k8s.io/ClusterRoleBinding': { plural: 'clusterrolebindings', namespaced: false },
     'rbac.authorization.k8s.io/Role': { plural: 'roles', namespaced: true },
     'rbac.authorization.k8s.io/RoleBinding': { plural: 'rolebindings', namespaced: true },
-    'metallb.io/BFDProfile': { plural: 'bfdprofiles', namespaced: true },
-    'metallb.io/BGPAdvertisement': { plural: 'bgpadvertisements', namespaced: true },
-    'metallb.io/BGPPeer': { plural: 'bgppeers', namespaced: true },
-    'metallb.io/Community': { plural: 'communities', namespaced: true },
-    'metallb.io/IPAddressPool': { plural: 'ipaddresspools', namespaced: true },
-    'metallb.io/L2Advertisement': { plural: 'l2advertisements', namespaced: true },
-    'metallb.io/MetalLB': { plural: 'metallbs', namespaced: true },
-    'metallb.io/ServiceBGPStatus': { plural: 'servicebgpstatuses', namespaced: true },
-    'metallb.io/ServiceL2Status': { plural: 'servicel2statuses', namespaced: true },
   }),
-);
+  ...apiKindEntries.map(({ group, kind, plural, namespaced }): [string, KnownKind] => [
+    `${group}/${kind}`,
+    { plural, namespaced },
+  ]),
+]);
 
 /** The static answer for kinds we know, without asking the server. */
 export function knownResourceType(apiVersion: string, kind: string): ResourceType | undefined {
@@ -74,6 +71,12 @@ export function resourceTypeOf(apiVersion: string, kind: string): ResourceType {
   if (!type)
     throw new Error(`${kind} (${apiVersion}) is not in the static resource table; use ResourceResolver`);
   return type;
+}
+
+/** Where one of our kinds lives, in the version our code reads and writes. */
+export function apiResourceType(kind: ApiKind): ResourceType {
+  const { group, storageVersion: version, plural, namespaced } = apiKinds[kind];
+  return { group, version, plural, namespaced };
 }
 
 function groupVersionPath(type: Pick<ResourceType, 'group' | 'version'>): string {

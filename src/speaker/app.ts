@@ -10,15 +10,8 @@ import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import type { KubeConfig, V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type {
-  BFDProfile,
-  BGPAdvertisement,
-  BGPPeer,
-  Community,
-  IPAddressPool,
-  L2Advertisement,
-  ServiceBGPStatus,
-} from '../api/types.generated.js';
+import type { ServiceBGPStatus } from '../api/types.generated.js';
+import { configInputKeys, perConfigInput, storageApiVersion, type ConfigInputKey } from '../api/kinds.js';
 import { Controller, deepEqual, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder, type ObjectReference } from '../runtime/events.js';
 import { HealthServer } from '../runtime/http-server.js';
@@ -37,7 +30,7 @@ import { Vtysh, findVtysh } from './bgp/frr-tools.js';
 import { SessionWatcher, type SessionReport } from './bgp/sessions.js';
 import { Debouncer } from './debounce.js';
 import { SpeakerMetrics } from './metrics.js';
-import { NodeReconciler, type SpeakerCaches } from './reconciler.js';
+import { NodeReconciler, type ConfigCaches, type SpeakerCaches } from './reconciler.js';
 import { STATUS_NODE_LABEL, ServiceBgpStatusWriter } from './status.js';
 
 export const FIELD_MANAGER = 'metallb-speaker';
@@ -291,12 +284,7 @@ export class SpeakerApp {
     pokeWhen(caches.secrets);
     pokeWhen(caches.nodes, nodeChangeMatters);
     // MetalLB objects: spec edits only; the controller's pool status writes do not change announcements.
-    pokeWhen(caches.pools, generationChanged);
-    pokeWhen(caches.l2Advertisements, generationChanged);
-    pokeWhen(caches.bgpAdvertisements, generationChanged);
-    pokeWhen(caches.peers, generationChanged);
-    pokeWhen(caches.bfdProfiles, generationChanged);
-    pokeWhen(caches.communities, generationChanged);
+    for (const key of configInputKeys) pokeWhen<KubeObject>(caches[key], generationChanged);
     // Our own status objects: a deletion by someone else must be repaired; our own writes need no pass.
     this.unsubscribers.push(caches.statuses.addHandler({ onDelete: () => this.debouncer.poke() }));
     void caches.statuses.waitForSync(signal).then(
@@ -331,15 +319,13 @@ export class SpeakerApp {
       }),
       // Every Node, not only ours: the configuration's validation judges nodeSelectors against them.
       nodes: this.factory.informer<V1Node>({ resource: resourceTypeOf('v1', 'Node') }),
-      pools: inNamespace<IPAddressPool>('metallb.io/v1beta1', 'IPAddressPool'),
-      l2Advertisements: inNamespace<L2Advertisement>('metallb.io/v1beta1', 'L2Advertisement'),
-      bgpAdvertisements: inNamespace<BGPAdvertisement>('metallb.io/v1beta1', 'BGPAdvertisement'),
-      peers: inNamespace<BGPPeer>('metallb.io/v1beta2', 'BGPPeer'),
-      bfdProfiles: inNamespace<BFDProfile>('metallb.io/v1beta1', 'BFDProfile'),
-      communities: inNamespace<Community>('metallb.io/v1beta1', 'Community'),
+      // Each informer holds its kind's objects; the compiler cannot follow that through the key.
+      ...perConfigInput<ConfigCaches>(
+        (_key, kind) => inNamespace(storageApiVersion(kind), kind) as ConfigCaches[ConfigInputKey],
+      ),
       secrets: inNamespace<V1Secret>('v1', 'Secret'),
       statuses: inNamespace<ServiceBGPStatus>(
-        'metallb.io/v1beta1',
+        storageApiVersion('ServiceBGPStatus'),
         'ServiceBGPStatus',
         `${STATUS_NODE_LABEL}=${node}`,
       ),
@@ -372,7 +358,7 @@ export class SpeakerApp {
     const peer = this.caches.peers.get(`${namespace}/${report.session.peer}`);
     const uid = peer?.metadata?.uid;
     const regarding: ObjectReference = {
-      apiVersion: peer?.apiVersion ?? 'metallb.io/v1beta2',
+      apiVersion: peer?.apiVersion ?? storageApiVersion('BGPPeer'),
       kind: 'BGPPeer',
       namespace,
       name: report.session.peer,

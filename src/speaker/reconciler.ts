@@ -7,15 +7,8 @@
  * line. FRR gets the new configuration before any API write, so a failing API server never delays routes.
  */
 import type { V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
-import type {
-  BFDProfile,
-  BGPAdvertisement,
-  BGPPeer,
-  Community,
-  IPAddressPool,
-  L2Advertisement,
-  ServiceBGPStatus,
-} from '../api/types.generated.js';
+import type { ServiceBGPStatus } from '../api/types.generated.js';
+import { perConfigInput, type ConfigInputKey, type StoredConfigObjects } from '../api/kinds.js';
 import { formatProblem } from '../api/problem.js';
 import { buildConfig, type Config, type ConfigInput } from '../config/index.js';
 import { formatAddress } from '../net/ip.js';
@@ -38,16 +31,13 @@ import {
 import { serviceOutcomeEvents, type ReportedOutcomes } from './service-events.js';
 import { desiredServiceBgpStatuses, type ServiceBgpStatusWriter } from './status.js';
 
-export interface SpeakerCaches {
+/** One cache per configuration kind, keyed as buildConfig's input (pools, peers, ...). */
+export type ConfigCaches = { readonly [K in ConfigInputKey]: ObjectCache<StoredConfigObjects[K]> };
+
+export interface SpeakerCaches extends ConfigCaches {
   readonly services: ObjectCache<V1Service>;
   readonly endpointSlices: ObjectCache<V1EndpointSlice>;
   readonly nodes: ObjectCache<V1Node>;
-  readonly pools: ObjectCache<IPAddressPool>;
-  readonly l2Advertisements: ObjectCache<L2Advertisement>;
-  readonly bgpAdvertisements: ObjectCache<BGPAdvertisement>;
-  readonly peers: ObjectCache<BGPPeer>;
-  readonly bfdProfiles: ObjectCache<BFDProfile>;
-  readonly communities: ObjectCache<Community>;
   readonly secrets: ObjectCache<V1Secret>;
   readonly statuses: ObjectCache<ServiceBGPStatus>;
 }
@@ -142,12 +132,7 @@ export class NodeReconciler {
   private loadConfig(nodeObject: V1Node | undefined): Config | undefined {
     const { caches, namespace, metrics } = this.options;
     const input: ConfigInput = {
-      pools: caches.pools.list(),
-      l2Advertisements: caches.l2Advertisements.list(),
-      bgpAdvertisements: caches.bgpAdvertisements.list(),
-      peers: caches.peers.list(),
-      bfdProfiles: caches.bfdProfiles.list(),
-      communities: caches.communities.list(),
+      ...perConfigInput<{ [K in ConfigInputKey]: StoredConfigObjects[K][] }>((key) => caches[key].list()),
       secrets: caches.secrets.list(),
       nodes: caches.nodes.list(),
       metallbNamespace: namespace,

@@ -4,6 +4,7 @@
  * introduces: a pre-existing problem elsewhere does not block an unrelated change, and a reference to an
  * object not created yet (transient) does not block creating objects in any order.
  */
+import { configInputOf, type ConfigInputKey } from '../api/kinds.js';
 import { buildConfig, type ConfigInput } from '../config/index.js';
 import { formatProblem, type Problem } from '../api/problem.js';
 import type { AdmissionRequest, AdmissionVerdict } from './server.js';
@@ -11,33 +12,14 @@ import { validateMetalLB } from '../operator/validate-metallb.js';
 
 type RawObject = Record<string, unknown>;
 
-/** The objects the webhook sees in the cluster right now (from its informer caches). */
-export interface ClusterView {
-  readonly pools: readonly RawObject[];
-  readonly l2Advertisements: readonly RawObject[];
-  readonly bgpAdvertisements: readonly RawObject[];
-  readonly peers: readonly RawObject[];
-  readonly bfdProfiles: readonly RawObject[];
-  readonly communities: readonly RawObject[];
-  readonly secrets: readonly RawObject[];
-  readonly nodes: readonly RawObject[];
-  readonly namespaces: readonly RawObject[];
-}
-
-const listByKind = {
-  IPAddressPool: 'pools',
-  L2Advertisement: 'l2Advertisements',
-  BGPAdvertisement: 'bgpAdvertisements',
-  BGPPeer: 'peers',
-  BFDProfile: 'bfdProfiles',
-  Community: 'communities',
-} as const satisfies Record<string, keyof ClusterView>;
-
-type ConfigKind = keyof typeof listByKind;
-
-function isConfigKind(kind: string): kind is ConfigKind {
-  return kind in listByKind;
-}
+/**
+ * The objects in the cluster an admission decision is judged against: each configuration kind's list (keyed
+ * as buildConfig's input), plus the Secrets, Nodes and Namespaces the rules look at. The caller reads them
+ * fresh for each request (see cluster-view.ts), not from a cache.
+ */
+export type ClusterView = {
+  readonly [K in ConfigInputKey | 'secrets' | 'nodes' | 'namespaces']: readonly RawObject[];
+};
 
 function nameOf(object: RawObject | null | undefined): string | undefined {
   const metadata = object?.metadata as RawObject | undefined;
@@ -45,7 +27,7 @@ function nameOf(object: RawObject | null | undefined): string | undefined {
 }
 
 function input(view: ClusterView, metallbNamespace: string): ConfigInput {
-  return { ...view, metallbNamespace } as ConfigInput;
+  return { ...view, metallbNamespace };
 }
 
 function problemsOf(
@@ -57,8 +39,12 @@ function problemsOf(
 }
 
 /** The view with `object` in place of the object of the same name (or added). */
-function withObject(view: ClusterView, kind: ConfigKind, object: RawObject, namespace: string): ClusterView {
-  const key = listByKind[kind];
+function withObject(
+  view: ClusterView,
+  key: ConfigInputKey,
+  object: RawObject,
+  namespace: string,
+): ClusterView {
   const name = nameOf(object);
   const metadata = { ...((object.metadata as RawObject | undefined) ?? {}), namespace };
   const placed = { ...object, metadata };
@@ -108,10 +94,11 @@ export function decideAdmission(
     const problems = validateMetalLB(object);
     return problems.length > 0 ? deny(problems) : { allowed: true };
   }
-  if (!isConfigKind(kind)) return { allowed: true };
+  const key = configInputOf(kind);
+  if (key === undefined) return { allowed: true };
 
   const before = problemsOf(view, metallbNamespace);
-  const after = problemsOf(withObject(view, kind, object, metallbNamespace), metallbNamespace);
+  const after = problemsOf(withObject(view, key, object, metallbNamespace), metallbNamespace);
   const known = new Set(before.problems.map(formatProblem));
   const introduced = after.problems.filter(
     (problem) => !problem.transient && !known.has(formatProblem(problem)),

@@ -3,45 +3,24 @@
  * watch cache): two pools applied in one `kubectl apply` arrive as two requests a few milliseconds apart,
  * and a cache that has not yet seen the first would let an overlapping second one in.
  */
+import { configInputKeys, configInputKinds, type ConfigInputKey } from '../api/kinds.js';
 import type { RawClient } from '../runtime/raw-client.js';
+import { apiResourceType, collectionPath, resourceTypeOf, type ResourceType } from '../runtime/resources.js';
 import type { ClusterView } from './admission-policy.js';
 
 type RawObject = Record<string, unknown>;
 
 export async function readClusterView(client: RawClient, namespace: string): Promise<ClusterView> {
-  const list = async (path: string): Promise<RawObject[]> => (await client.list<RawObject>(path)).items;
-  const metallb = (plural: string, version = 'v1beta1') =>
-    `/apis/metallb.io/${version}/namespaces/${namespace}/${plural}`;
-  const [
-    pools,
-    l2Advertisements,
-    bgpAdvertisements,
-    peers,
-    bfdProfiles,
-    communities,
-    secrets,
-    nodes,
-    namespaces,
-  ] = await Promise.all([
-    list(metallb('ipaddresspools')),
-    list(metallb('l2advertisements')),
-    list(metallb('bgpadvertisements')),
-    list(metallb('bgppeers', 'v1beta2')),
-    list(metallb('bfdprofiles')),
-    list(metallb('communities')),
-    list(`/api/v1/namespaces/${namespace}/secrets`),
-    list('/api/v1/nodes'),
-    list('/api/v1/namespaces'),
+  const list = async (type: ResourceType): Promise<RawObject[]> =>
+    (await client.list<RawObject>(collectionPath(type, namespace))).items;
+  const [configLists, secrets, nodes, namespaces] = await Promise.all([
+    Promise.all(
+      configInputKeys.map(async (key) => [key, await list(apiResourceType(configInputKinds[key]))] as const),
+    ),
+    list(resourceTypeOf('v1', 'Secret')),
+    list(resourceTypeOf('v1', 'Node')),
+    list(resourceTypeOf('v1', 'Namespace')),
   ]);
-  return {
-    pools,
-    l2Advertisements,
-    bgpAdvertisements,
-    peers,
-    bfdProfiles,
-    communities,
-    secrets,
-    nodes,
-    namespaces,
-  };
+  const byKey = Object.fromEntries(configLists) as Record<ConfigInputKey, RawObject[]>;
+  return { ...byKey, secrets, nodes, namespaces };
 }

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { apiKinds, configKinds, type ApiKind } from '../api/kinds.js';
 import { reviewConversion, type ConversionReview } from './conversion.js';
 
 export interface AdmissionRequest {
@@ -29,16 +30,19 @@ export interface AdmissionVerdict {
 
 export type AdmissionHandler = (request: AdmissionRequest) => Promise<AdmissionVerdict> | AdmissionVerdict;
 
-/** Webhook paths, named as upstream names them so existing webhook configurations keep working. */
-export const admissionPaths = {
-  IPAddressPool: '/validate-metallb-io-v1beta1-ipaddresspool',
-  L2Advertisement: '/validate-metallb-io-v1beta1-l2advertisement',
-  BGPAdvertisement: '/validate-metallb-io-v1beta1-bgpadvertisement',
-  BGPPeer: '/validate-metallb-io-v1beta2-bgppeer',
-  BFDProfile: '/validate-metallb-io-v1beta1-bfdprofile',
-  Community: '/validate-metallb-io-v1beta1-community',
-  MetalLB: '/validate-metallb-io-v1beta1-metallb',
-} as const;
+/** The kinds the webhook validates: the configuration kinds and the operator's MetalLB. */
+const validatedKinds: readonly ApiKind[] = [...configKinds, 'MetalLB'];
+
+/**
+ * Webhook paths, named as upstream names them (group, storage version, singular) so existing webhook
+ * configurations keep working, e.g. /validate-metallb-io-v1beta2-bgppeer.
+ */
+export const admissionPaths: ReadonlySet<string> = new Set(
+  validatedKinds.map((kind) => {
+    const { group, storageVersion, singular } = apiKinds[kind];
+    return `/validate-${group.replaceAll('.', '-')}-${storageVersion}-${singular}`;
+  }),
+);
 
 export const conversionPath = '/convert';
 
@@ -115,7 +119,7 @@ async function handle(
     send(res, 200, reviewConversion(body as ConversionReview));
     return;
   }
-  if (!(Object.values(admissionPaths) as string[]).includes(path)) {
+  if (!admissionPaths.has(path)) {
     send(res, 404, { message: `no webhook at ${path}` });
     return;
   }

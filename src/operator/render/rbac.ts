@@ -11,19 +11,14 @@ import type {
   V1RoleBinding,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
+import { apiKinds, configKinds } from '../../api/kinds.js';
 import { clusterMetadata, namespacedMetadata, type Component, type OwnerIdentity } from './labels.js';
 
 const read = ['get', 'list', 'watch'];
 const readWrite = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 
-const configurationKinds = [
-  'bfdprofiles',
-  'bgpadvertisements',
-  'bgppeers',
-  'communities',
-  'ipaddresspools',
-  'l2advertisements',
-];
+// The resources of every configuration kind, from the registry generated from api/.
+const configurationKinds = configKinds.map((kind) => apiKinds[kind].plural).sort();
 
 // Both event APIs: which one a component records through is the runtime's choice, not the operator's.
 const recordEvents: V1PolicyRule[] = [
