@@ -6,7 +6,7 @@
 import { componentCommand } from './component-command.js';
 import * as flag from './flags.js';
 
-/** The Lease the replicas elect a leader with (src/controller/app.ts's LEASE_NAME, without loading it). */
+/** The Lease the controller replicas elect a leader with. */
 const leaseName = 'metallb-controller';
 
 export const controllerCommand = componentCommand({
@@ -16,24 +16,9 @@ export const controllerCommand = componentCommand({
   flags: {
     kubeconfig: flag.kubeconfig('The cluster to manage'),
     namespace: flag.namespace('Where the IPAddressPools and the leader-election Lease live'),
-    'lb-class': flag.nonEmptyText({
-      valueName: 'CLASS',
-      description:
-        'Serve only Services with this spec.loadBalancerClass; without it, only Services that set no class',
-      whenEmpty: 'leave the flag out to serve Services without a class',
-    }),
+    'lb-class': flag.loadBalancerClass('Serve'),
     'log-level': flag.logLevel(),
-    port: flag.port({
-      valueName: 'PORT',
-      description: 'Port of the Prometheus /metrics endpoint; 0 picks a free port (logged at start)',
-      default: 9120,
-    }),
-    'health-probe-port': flag.port({
-      valueName: 'PORT',
-      description:
-        'Port of /healthz (liveness) and /readyz (readiness); 0 picks a free port (logged at start)',
-      default: 17472,
-    }),
+    ...flag.operandPorts(),
     'leader-elect': flag.booleanText({
       valueName: 'true|false',
       description: `Elect a leader through the Lease "${leaseName}", so that of several replicas only one assigns addresses`,

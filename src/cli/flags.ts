@@ -193,6 +193,32 @@ export function kubeconfig(description: string): Flag<string | undefined> {
   });
 }
 
+/** --lb-class: which Services a component serves, by spec.loadBalancerClass. */
+export function loadBalancerClass(verb: 'Serve' | 'Announce'): Flag<string | undefined> {
+  return nonEmptyText({
+    valueName: 'CLASS',
+    description: `${verb} only Services with this spec.loadBalancerClass; without it, only Services that set no class`,
+    whenEmpty: 'leave the flag out to serve Services without a class',
+  });
+}
+
+/** --port and --health-probe-port, as src/operator/render passes them to the controller and the speaker. */
+export function operandPorts(): { readonly port: Flag<number>; readonly 'health-probe-port': Flag<number> } {
+  return {
+    port: port({
+      valueName: 'PORT',
+      description: 'Port of the Prometheus /metrics endpoint; 0 picks a free port (logged at start)',
+      default: 9120,
+    }),
+    'health-probe-port': port({
+      valueName: 'PORT',
+      description:
+        'Port of /healthz (liveness) and /readyz (readiness); 0 picks a free port (logged at start)',
+      default: 17472,
+    }),
+  };
+}
+
 export const defaultNamespace = 'metallb-system';
 
 /** --namespace / -n: where the MetalLB objects live. */

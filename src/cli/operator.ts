@@ -4,10 +4,11 @@
  */
 import { formatProblem } from '../api/problem.js';
 import { parseOperatorEnv } from '../operator/env.js';
+import { logLevelFlags } from '../runtime/logging.js';
 import { componentCommand } from './component-command.js';
 import * as flag from './flags.js';
 
-/** The Lease the replicas elect a leader with (src/operator/operator.ts's leaseName, without loading it). */
+/** The Lease the operator replicas elect a leader with. */
 const leaseName = 'metallb-operator';
 
 export const operatorCommand = componentCommand({
@@ -25,7 +26,7 @@ export const operatorCommand = componentCommand({
       defaultText: '$OPERATOR_NAMESPACE, then metallb-system',
     }),
     'log-level': flag.logLevel({
-      description: "Verbosity of the operator's own logs: all, debug, info, warn, error, none",
+      description: `Verbosity of the operator's own logs: ${logLevelFlags.join(', ')}`,
     }),
     'health-probe-bind-address': flag.bindAddress({
       valueName: 'ADDR',

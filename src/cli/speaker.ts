@@ -87,26 +87,12 @@ export const speakerCommand = componentCommand({
     'log-level': flag.logLevel({
       description: `Log verbosity: ${logLevelFlags.join(', ')} (FRR's log level follows)`,
     }),
-    'lb-class': flag.nonEmptyText({
-      valueName: 'CLASS',
-      description:
-        'Announce only Services with this spec.loadBalancerClass; without it, only Services that set no class',
-      whenEmpty: 'leave the flag out to serve Services without a class',
-    }),
+    'lb-class': flag.loadBalancerClass('Announce'),
     'ignore-exclude-lb': flag.presence({
       description:
         'Announce even from a node labelled node.kubernetes.io/exclude-from-external-load-balancers',
     }),
-    port: flag.port({
-      valueName: 'PORT',
-      description: 'Port of the Prometheus /metrics endpoint; 0 picks a free port (logged at start)',
-      default: 9120,
-    }),
-    'health-probe-port': flag.port({
-      valueName: 'PORT',
-      description: 'Port of /healthz and /readyz; 0 picks a free port (logged at start)',
-      default: 17472,
-    }),
+    ...flag.operandPorts(),
     'bind-address': flag.text({
       valueName: 'IP',
       description: 'Address the metrics and probe servers listen on',

@@ -11,27 +11,21 @@ import type { IPAddressPool } from '../api/types.generated.js';
 import { ApiEventSink, EventRecorder } from '../runtime/events.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
 import type { Informer } from '../runtime/informer.js';
-import type { ServerChecks } from '../runtime/component-servers.js';
-import type { LedComponent } from '../runtime/component-host.js';
+import type { ComponentContext, LedComponent } from '../runtime/component-host.js';
 import type { Logger } from '../runtime/logging.js';
 import type { RawClient } from '../runtime/raw-client.js';
 import { resourceTypeOf } from '../runtime/resources.js';
 import { AllocationSession } from './allocation-session.js';
 import { ControllerMetrics } from './metrics.js';
 
-export const LEASE_NAME = 'metallb-controller';
 export const FIELD_MANAGER = 'metallb-controller';
 export const REPORTING_CONTROLLER = 'metallb.io/controller';
 
-export interface ControllerAppOptions {
-  readonly client: RawClient;
-  /** Where its metrics and readiness checks go. */
-  readonly servers: ServerChecks;
+/** The API client, the servers (for its metrics and readiness) and its identity come from the host. */
+export interface ControllerAppOptions extends Pick<ComponentContext, 'client' | 'servers' | 'identity'> {
   /** Where the IPAddressPools and the Lease live. */
   readonly namespace: string;
   readonly loadBalancerClass?: string | undefined;
-  /** This replica, in the Lease and in events. */
-  readonly identity: string;
   readonly logger: Logger;
   /** Concurrent service reconciles; default 8. */
   readonly workers?: number;

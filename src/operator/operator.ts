@@ -7,11 +7,9 @@ import type { Registry } from 'prom-client';
 import type { MetalLB } from '../api/types.generated.js';
 import { Controller, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder } from '../runtime/events.js';
-import type { LedComponent } from '../runtime/component-host.js';
-import type { ServerChecks } from '../runtime/component-servers.js';
+import type { ComponentContext, LedComponent } from '../runtime/component-host.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
 import { splitKey } from '../runtime/kube-object.js';
-import type { Logger } from '../runtime/logging.js';
 import type { RawClient } from '../runtime/raw-client.js';
 import { Applier } from '../runtime/ssa.js';
 import { metallbOwner, OperatorCaches, ownerKeyFromLabel } from './caches.js';
@@ -20,17 +18,11 @@ import { MetalLBReconciler } from './reconciler.js';
 import { metallbResourceName } from './render/index.js';
 
 export const fieldManager = 'metallb-operator';
-export const leaseName = 'metallb-operator';
 export const reportingController = 'metallb.io/operator';
 
-export interface OperatorOptions {
-  readonly client: RawClient;
-  /** Where its metrics and readiness check go. */
-  readonly servers: ServerChecks;
+/** The API client, the servers (for its metrics and readiness), the logger and its identity come from the host. */
+export interface OperatorOptions extends Pick<ComponentContext, 'client' | 'servers' | 'log' | 'identity'> {
   readonly env: OperatorEnv;
-  readonly log: Logger;
-  /** Unique per replica, in events. */
-  readonly identity: string;
 }
 
 /**
