@@ -3,15 +3,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { helpText, parseCommandArgs, exitUsage, type Command, type Output } from './command.js';
-import { schemaCheckCommand } from './schema-check.js';
-import { renderCommand } from './render.js';
-import { validateCommand } from './validate.js';
-import { migrateCommand } from './migrate.js';
-import { frrConfigCommand } from './frr-config.js';
-import { speakerCommand } from './speaker.js';
-import { controllerCommand } from './controller.js';
-import { webhookCommand } from './webhook.js';
-import { operatorCommand } from './operator.js';
 import { productVersion } from './version.js';
 
 const versionCommand: Command = {
@@ -25,20 +16,35 @@ const versionCommand: Command = {
   },
 };
 
-export const commands: readonly Command[] = [
-  versionCommand,
-  schemaCheckCommand,
-  validateCommand,
-  migrateCommand,
-  frrConfigCommand,
-  speakerCommand,
-  renderCommand,
-  operatorCommand,
-  controllerCommand,
-  webhookCommand,
+/**
+ * Each command's module loads only when that command runs (or for the overview), so a process holds only
+ * its own command's code: the controller does not load the speaker, the operator's renderers or the webhook.
+ */
+const commandLoaders: readonly (readonly [string, () => Promise<Command>])[] = [
+  ['version', async () => versionCommand],
+  ['schema-check', async () => (await import('./schema-check.js')).schemaCheckCommand],
+  ['validate', async () => (await import('./validate.js')).validateCommand],
+  ['migrate', async () => (await import('./migrate.js')).migrateCommand],
+  ['frr-config', async () => (await import('./frr-config.js')).frrConfigCommand],
+  ['speaker', async () => (await import('./speaker.js')).speakerCommand],
+  ['render', async () => (await import('./render.js')).renderCommand],
+  ['operator', async () => (await import('./operator.js')).operatorCommand],
+  ['controller', async () => (await import('./controller.js')).controllerCommand],
+  ['webhook', async () => (await import('./webhook.js')).webhookCommand],
 ];
 
-function overview(): string {
+export const commandNames: readonly string[] = commandLoaders.map(([name]) => name);
+
+/** Every command, loaded (for the overview). */
+export async function loadCommands(): Promise<Command[]> {
+  const commands: Command[] = [];
+  // One at a time: modules they share then load once, in order.
+  for (const [, load] of commandLoaders) commands.push(await load());
+  return commands;
+}
+
+async function overview(): Promise<string> {
+  const commands = await loadCommands();
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'metallb: a bare-metal load balancer for Kubernetes.',
@@ -55,14 +61,15 @@ function overview(): string {
 export async function runCli(argv: string[], io: Output): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.out(overview());
+    io.out(await overview());
     return name ? 0 : exitUsage;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    io.err(`metallb: unknown command "${name}"\n\n${overview()}`);
+  const load = commandLoaders.find(([candidate]) => candidate === name)?.[1];
+  if (!load) {
+    io.err(`metallb: unknown command "${name}"\n\n${await overview()}`);
     return exitUsage;
   }
+  const command = await load();
   const parsed = parseCommandArgs(command, rest);
   if (!parsed.ok) {
     io.err(`metallb ${command.name}: ${parsed.error}\n\n${helpText(command)}`);

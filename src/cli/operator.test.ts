@@ -35,7 +35,7 @@ describe('metallb operator', () => {
   it('refuses flags with values it cannot use before touching a cluster', async () => {
     expect(await run({ 'leader-elect': 'maybe' })).toMatchObject({
       code: 2,
-      err: ['operator: --leader-elect must be true or false, got "maybe"'],
+      err: ['operator: --leader-elect "maybe" must be true or false'],
     });
     expect((await run({ 'log-level': 'loud' })).code).toBe(2);
     expect((await run({ 'health-probe-bind-address': 'nowhere' })).err[0]).toMatch(

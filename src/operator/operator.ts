@@ -1,21 +1,16 @@
 /**
- * The running operator: caches, the MetalLB controller, leader election, probes and metrics, and the order
- * they stop in. Only the leader watches and reconciles; a standby only campaigns for the Lease.
+ * The running operator: caches and the MetalLB controller, for one term of leadership at a time (the
+ * component host runs the election, probes, metrics and shutdown). Only the leader watches and reconciles;
+ * a standby only campaigns for the Lease, and a leader that loses it campaigns again.
  */
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MetalLB } from '../api/types.generated.js';
 import { Controller, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder } from '../runtime/events.js';
-import { HealthServer } from '../runtime/http-server.js';
+import type { ComponentContext, LedComponent } from '../runtime/component-host.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
-import { ApiLeaseStore, LeaderElector } from '../runtime/leader-election.js';
 import { splitKey } from '../runtime/kube-object.js';
-import type { Logger } from '../runtime/logging.js';
-import { RawClient } from '../runtime/raw-client.js';
-import type { Shutdown } from '../runtime/shutdown.js';
+import type { RawClient } from '../runtime/raw-client.js';
 import { Applier } from '../runtime/ssa.js';
 import { metallbOwner, OperatorCaches, ownerKeyFromLabel } from './caches.js';
 import type { OperatorEnv } from './env.js';
@@ -23,21 +18,11 @@ import { MetalLBReconciler } from './reconciler.js';
 import { metallbResourceName } from './render/index.js';
 
 export const fieldManager = 'metallb-operator';
-export const leaseName = 'metallb-operator';
 export const reportingController = 'metallb.io/operator';
 
-export interface OperatorOptions {
-  readonly kubeConfig: KubeConfig;
+/** The API client, the servers (for its metrics and readiness), the logger and its identity come from the host. */
+export interface OperatorOptions extends Pick<ComponentContext, 'client' | 'servers' | 'log' | 'identity'> {
   readonly env: OperatorEnv;
-  readonly log: Logger;
-  readonly shutdown: Shutdown;
-  /** HOST:PORT for /healthz and /readyz. */
-  readonly healthBindAddress: string;
-  /** HOST:PORT for /metrics; "0" turns metrics off. */
-  readonly metricsBindAddress: string;
-  readonly leaderElect: boolean;
-  /** Unique per replica; default "<hostname>_<random>". */
-  readonly identity?: string;
 }
 
 /**
@@ -108,82 +93,51 @@ class Leadership {
   }
 }
 
-export interface RunningOperator {
-  readonly healthPort: number;
-  readonly metricsPort: number | undefined;
-}
+/**
+ * The operator as the component host runs it: nothing runs outside leadership; the leader watches and
+ * reconciles. A standby is ready (it only waits for the Lease); a leader once its caches are filled.
+ */
+export class Operator implements LedComponent {
+  private readonly recorder: EventRecorder;
+  private leadership: Leadership | undefined;
 
-/** Starts serving probes, then leads (or campaigns to lead) until the shutdown runs. */
-export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
-  const { env, log, shutdown } = options;
-  const identity = options.identity ?? `${hostname()}_${randomUUID()}`;
-  const client = new RawClient(options.kubeConfig);
-  const registry = new Registry();
-  const recorder = new EventRecorder({
-    sink: new ApiEventSink(client),
-    reportingController,
-    reportingInstance: identity,
-    logger: log,
-  });
-
-  let leadership: Leadership | undefined;
-  const lead = async (): Promise<void> => {
-    const term = new Leadership(options, client, recorder, registry);
-    leadership = term;
-    log.info({ namespace: env.namespace }, 'watching MetalLB resources and what they deploy');
-    await term.start();
-  };
-  const stopLeading = async (): Promise<void> => {
-    const term = leadership;
-    leadership = undefined;
-    await term?.stop();
-  };
-
-  const health = new HealthServer({ bindAddress: options.healthBindAddress, logger: log });
-  let elector: LeaderElector | undefined;
-  health.addLivenessCheck('leader-election', () => elector === undefined || elector.isRunning());
-  // A standby is ready: it only waits for the Lease. A leader is ready once its caches are filled.
-  health.addReadinessCheck('caches-synced', () => leadership === undefined || leadership.factory.hasSynced());
-  await health.start();
-  shutdown.register('health server', () => health.close());
-
-  let metrics: HealthServer | undefined;
-  if (options.metricsBindAddress !== '0') {
-    metrics = new HealthServer({ bindAddress: options.metricsBindAddress, registry, logger: log });
-    await metrics.start();
-    shutdown.register('metrics server', () => metrics?.close());
-  }
-  shutdown.register('api client', () => client.close());
-  shutdown.register('event recorder', () => recorder.stop());
-
-  if (options.leaderElect) {
-    let stopped = false;
-    // A lost Lease (an API server outage longer than the renew deadline, say) ends this term's work; the
-    // operator then campaigns again, with fresh caches, rather than exit.
-    const campaign = (): void => {
-      const current = new LeaderElector({
-        store: new ApiLeaseStore(client, env.namespace, leaseName),
-        identity,
-        logger: log,
-        onStartedLeading: lead,
-        onStoppedLeading: stopLeading,
-      });
-      elector = current;
-      void current.run().then((end) => {
-        if (end !== 'lost' || stopped) return;
-        log.warn('lost the leader Lease; campaigning again');
-        campaign();
-      });
-    };
-    campaign();
-    shutdown.register('leader election', async () => {
-      stopped = true;
-      await elector?.stop();
+  constructor(private readonly options: OperatorOptions) {
+    this.recorder = new EventRecorder({
+      sink: new ApiEventSink(options.client),
+      reportingController,
+      reportingInstance: options.identity,
+      logger: options.log,
     });
-  } else {
-    shutdown.register('controller', stopLeading);
-    // Not awaited: the caches may take a while to fill (API server down), and a SIGTERM meanwhile must work.
-    lead().catch((error: unknown) => log.error({ err: error }, 'the controller did not start'));
+    options.servers.addReadinessCheck(
+      'caches-synced',
+      () => this.leadership === undefined || this.leadership.factory.hasSynced(),
+    );
   }
-  return { healthPort: health.port, metricsPort: metrics?.port };
+
+  async start(): Promise<void> {}
+
+  async lead(): Promise<void> {
+    const term = new Leadership(
+      this.options,
+      this.options.client,
+      this.recorder,
+      this.options.servers.registry,
+    );
+    this.leadership = term;
+    this.options.log.info(
+      { namespace: this.options.env.namespace },
+      'watching MetalLB resources and what they deploy',
+    );
+    await term.start();
+  }
+
+  async stopLeading(): Promise<void> {
+    const term = this.leadership;
+    this.leadership = undefined;
+    await term?.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.recorder.stop();
+  }
 }

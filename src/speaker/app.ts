@@ -1,25 +1,27 @@
 /**
  * The speaker process (BGP through FRR): informers on everything the plan reads, one debounced reconcile
  * per node that renders frr.conf and hands it to the FRR applier, ServiceBGPStatus and events, FRR's
- * metrics read at scrape time, reports of sessions that do not come up, and the probe and metrics servers.
+ * metrics read at scrape time, and reports of sessions that do not come up (the component host runs the
+ * probe and metrics servers and the shutdown).
  *
  * Changes reach FRR within about a second: informer events are folded by a 200 ms trailing debounce (at
  * most 1 s per burst) into one reconcile of the single key "node".
  */
 import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
-import type { KubeConfig, V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { ServiceBGPStatus } from '../api/types.generated.js';
 import { configInputKeys, perConfigInput, storageApiVersion, type ConfigInputKey } from '../api/kinds.js';
 import { Controller, deepEqual, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder, type ObjectReference } from '../runtime/events.js';
-import { HealthServer } from '../runtime/http-server.js';
+import type { Component } from '../runtime/component-host.js';
+import type { ServerChecks } from '../runtime/component-servers.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
 import type { ObjectCache } from '../runtime/informer.js';
 import type { KubeObject } from '../runtime/kube-object.js';
 import type { Logger } from '../runtime/logging.js';
-import { RawClient } from '../runtime/raw-client.js';
+import type { RawClient } from '../runtime/raw-client.js';
 import { resourceTypeOf } from '../runtime/resources.js';
 import { Applier } from '../runtime/ssa.js';
 import { FrrApplier } from './bgp/frr-applier.js';
@@ -61,15 +63,13 @@ export interface FrrSettings {
 }
 
 export interface SpeakerAppOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly client: RawClient;
+  /** Where its metrics and readiness checks go. */
+  readonly servers: ServerChecks;
   readonly node: string;
   readonly namespace: string;
   readonly lbClass?: string | undefined;
   readonly ignoreExcludeLabel: boolean;
-  /** HOST:PORT of /metrics; port 0 picks a free one. */
-  readonly metricsBindAddress: string;
-  /** HOST:PORT of /healthz and /readyz; port 0 picks a free one. */
-  readonly healthBindAddress: string;
   readonly frr: FrrSettings;
   readonly logger: Logger;
   /** Quiet time before a burst of changes is reconciled; default 200 ms. */
@@ -87,8 +87,8 @@ function nodeChangeMatters(oldNode: V1Node, newNode: V1Node): boolean {
   );
 }
 
-export class SpeakerApp {
-  readonly registry = new Registry();
+export class SpeakerApp implements Component {
+  readonly registry: Registry;
   private readonly client: RawClient;
   private readonly factory: InformerFactory;
   private readonly caches: SpeakerCaches;
@@ -100,8 +100,6 @@ export class SpeakerApp {
   private readonly controller: Controller;
   private readonly debouncer: Debouncer;
   private readonly sessionWatcher: SessionWatcher;
-  private readonly metricsServer: HealthServer;
-  private readonly healthServer: HealthServer | undefined;
   private readonly log: Logger;
   private readonly stopping = new AbortController();
   private readonly unsubscribers: (() => void)[] = [];
@@ -111,7 +109,8 @@ export class SpeakerApp {
     this.log = options.logger;
     // Every informer waits on this one signal.
     setMaxListeners(64, this.stopping.signal);
-    this.client = new RawClient(options.kubeConfig);
+    this.client = options.client;
+    this.registry = options.servers.registry;
     collectDefaultMetrics({ register: this.registry });
     this.metrics = new SpeakerMetrics(this.registry);
     this.factory = new InformerFactory({ client: this.client, logger: this.log });
@@ -201,39 +200,13 @@ export class SpeakerApp {
       logger: this.log,
     });
 
-    this.metricsServer = new HealthServer({
-      bindAddress: options.metricsBindAddress,
-      registry: this.registry,
-      logger: this.log.child({ server: 'metrics' }),
-    });
-    // One server when both flags name the same fixed port.
-    const shared =
-      options.metricsBindAddress === options.healthBindAddress && !options.metricsBindAddress.endsWith(':0');
-    this.healthServer = shared
-      ? undefined
-      : new HealthServer({
-          bindAddress: options.healthBindAddress,
-          logger: this.log.child({ server: 'health' }),
-        });
-    for (const server of [this.metricsServer, this.healthServer]) {
-      server
-        ?.addReadinessCheck('caches-synced', () => this.essentialCaches().every((cache) => cache.hasSynced()))
-        .addReadinessCheck('frr', () => this.frr.isHealthy());
-    }
+    options.servers
+      .addReadinessCheck('caches-synced', () => this.essentialCaches().every((cache) => cache.hasSynced()))
+      .addReadinessCheck('frr', () => this.frr.isHealthy());
   }
 
-  get metricsPort(): number {
-    return this.metricsServer.port;
-  }
-
-  get healthPort(): number {
-    return (this.healthServer ?? this.metricsServer).port;
-  }
-
-  /** Listens, starts the watches and FRR driving; resolves once the servers listen (sync continues). */
+  /** Starts the watches and FRR driving (the host's servers listen already); sync continues after. */
   async start(): Promise<void> {
-    await this.metricsServer.start();
-    await this.healthServer?.start();
     this.factory.startAll();
     this.frr.start();
     this.sessionWatcher.start();
@@ -253,8 +226,6 @@ export class SpeakerApp {
     await this.frr.stop();
     await this.events.stop();
     await this.factory.stopAll();
-    await Promise.all([this.metricsServer.close(), this.healthServer?.close()]);
-    this.client.close();
   }
 
   private async runWhenSynced(): Promise<void> {

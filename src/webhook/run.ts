@@ -15,7 +15,8 @@ import { WebhookServer } from './server.js';
 export interface WebhookRunOptions {
   readonly client: RawClient;
   readonly logger: Logger;
-  readonly shutdown: Shutdown;
+  /** Where its stop hooks go; they run last registered first. */
+  readonly shutdown: Pick<Shutdown, 'register'>;
   readonly host: string;
   readonly port: number;
   /** Folder with tls.crt and tls.key provided by someone else; unset means self-managed certificates. */
