@@ -7,11 +7,11 @@
 import { buildConfig, type ConfigInput } from '../config/index.js';
 import { formatProblem, type Problem } from '../api/problem.js';
 import type { AdmissionRequest, AdmissionVerdict } from './server.js';
-import { validateMetalLB } from '../operator/validate-metallb.js';
+import { validateMetalLB } from '../config/metallb.js';
 
 type RawObject = Record<string, unknown>;
 
-/** The objects the webhook sees in the cluster right now (from its informer caches). */
+/** The objects the webhook sees in the cluster right now (quorum lists read per request, see cluster-view.ts). */
 export interface ClusterView {
   readonly pools: readonly RawObject[];
   readonly l2Advertisements: readonly RawObject[];
