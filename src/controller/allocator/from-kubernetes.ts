@@ -5,7 +5,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { IPAddressPool } from '../../api/types.generated.js';
 import type { Problem } from '../../api/problem.js';
-import type { Labels } from '../../k8s/label-selector.js';
+import type { Labels } from '../../config/selectors.js';
 import type { AddressRange, Family } from '../../net/ip.js';
 import { parseAddress, parsePoolEntry } from '../../net/ip.js';
 import { parseFamilyName } from '../../net/ip-math.js';

@@ -1,5 +1,5 @@
 /** Builders for allocator tests; documentation address ranges only. */
-import type { LabelSelectorLike } from '../../k8s/label-selector.js';
+import type { LabelSelectorLike } from '../../config/selectors.js';
 import { parsePoolEntry } from '../../net/ip.js';
 import type { AllocationResult, AllocatorPool, AllocatorService, Assigned, Refused } from './types.js';
 
