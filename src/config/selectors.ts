@@ -105,7 +105,7 @@ export function parseSelector(value: unknown, field: string, report: Reporter): 
     }
     const error = labelKeyError(key) ?? labelValueError(labelValue);
     if (error) {
-      report.problem(path, error);
+      report.problem('selector.invalidLabel', path, error);
       usable = false;
       continue;
     }
@@ -122,7 +122,11 @@ export function parseSelector(value: unknown, field: string, report: Reporter): 
     const key = requirementKey(requirement);
     const first = seenExpressions.get(key);
     if (first !== undefined) {
-      report.problem(path, `repeats matchExpressions[${first}]; list each requirement once`);
+      report.problem(
+        'selector.duplicate',
+        path,
+        `repeats matchExpressions[${first}]; list each requirement once`,
+      );
       usable = false;
       return;
     }
@@ -143,18 +147,23 @@ function parseRequirement(
   if (key === undefined || operator === undefined) {
     // Missing or mistyped: the schema check reports it; say so here only when the schema cannot.
     if (key === undefined && !Object.hasOwn(record, 'key'))
-      report.problem(joinPath(path, 'key'), 'required: the label key to test');
+      report.problem('field.required', joinPath(path, 'key'), 'required: the label key to test');
     if (operator === undefined && !Object.hasOwn(record, 'operator'))
-      report.problem(joinPath(path, 'operator'), 'required: one of In, NotIn, Exists or DoesNotExist');
+      report.problem(
+        'field.required',
+        joinPath(path, 'operator'),
+        'required: one of In, NotIn, Exists or DoesNotExist',
+      );
     return undefined;
   }
   const keyError = labelKeyError(key);
   if (keyError) {
-    report.problem(joinPath(path, 'key'), keyError);
+    report.problem('selector.invalidLabel', joinPath(path, 'key'), keyError);
     return undefined;
   }
   if (!(operators as readonly string[]).includes(operator)) {
     report.problem(
+      'selector.invalidOperator',
       joinPath(path, 'operator'),
       `${quote(operator)} is not an operator; use one of In, NotIn, Exists or DoesNotExist (case matters)`,
     );
@@ -164,11 +173,15 @@ function parseRequirement(
   const valuesPath = joinPath(path, 'values');
   const needsValues = operator === 'In' || operator === 'NotIn';
   if (needsValues && rawValues.length === 0) {
-    report.problem(valuesPath, `operator ${operator} needs at least one value`);
+    report.problem('selector.valuesRequired', valuesPath, `operator ${operator} needs at least one value`);
     return undefined;
   }
   if (!needsValues && rawValues.length > 0) {
-    report.problem(valuesPath, `operator ${operator} takes no values; remove them, or use In or NotIn`);
+    report.problem(
+      'selector.valuesNotAllowed',
+      valuesPath,
+      `operator ${operator} takes no values; remove them, or use In or NotIn`,
+    );
     return undefined;
   }
   let usable = true;
@@ -180,13 +193,14 @@ function parseRequirement(
     }
     const error = labelValueError(value);
     if (error) {
-      report.problem(`${valuesPath}[${index}]`, error);
+      report.problem('selector.invalidLabel', `${valuesPath}[${index}]`, error);
       usable = false;
       return;
     }
     const first = seen.get(value);
     if (first !== undefined) {
       report.problem(
+        'list.duplicate',
         `${valuesPath}[${index}]`,
         `${quote(value)} is already listed at values[${first}]; list each value once`,
       );
@@ -222,7 +236,11 @@ export function parseSelectorList(
     const first = seen.get(key);
     if (first !== undefined) {
       const listName = field.slice(field.lastIndexOf('.') + 1);
-      report.problem(path, `selects the same as ${listName}[${first}]; list each selector once`);
+      report.problem(
+        'selector.duplicate',
+        path,
+        `selects the same as ${listName}[${first}]; list each selector once`,
+      );
       complete = false;
       return;
     }

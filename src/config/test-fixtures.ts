@@ -15,7 +15,7 @@ import type {
   L2Advertisement,
   L2AdvertisementSpec,
 } from '../api/types.generated.js';
-import { formatProblem } from '../api/problem.js';
+import { describeObject, formatProblem, type Problem } from '../api/problem.js';
 import { buildConfig, type Config, type ConfigInput } from './index.js';
 
 export const ns = 'metallb-system';
@@ -77,7 +77,7 @@ export function namespace(name: string, labels: Record<string, string> = {}): V1
 
 export type Input = Omit<ConfigInput, 'metallbNamespace'>;
 
-/** Problems as the CLI prints them: Kind/namespace/name: field: message. */
+/** Problems as the CLI prints them: Kind/namespace/name: field: message. For the wording tests. */
 export function problemsOf(input: Input): string[] {
   const result = buildConfig({ metallbNamespace: ns, ...input });
   return result.ok ? [] : result.problems.map(formatProblem);
@@ -85,6 +85,21 @@ export function problemsOf(input: Input): string[] {
 
 export function warningsOf(input: Input): string[] {
   return buildConfig({ metallbNamespace: ns, ...input }).warnings.map(formatProblem);
+}
+
+/** A problem as the rule tests pin it: code, object and field path (the wording is pinned separately). */
+export function findingOf(problem: Problem): string {
+  return `${problem.code} ${describeObject(problem.object)} ${problem.field}`.trimEnd();
+}
+
+/** The problems of an input as findings: code, object, field path. */
+export function findingsOf(input: Input): string[] {
+  const result = buildConfig({ metallbNamespace: ns, ...input });
+  return result.ok ? [] : result.problems.map(findingOf);
+}
+
+export function warningFindingsOf(input: Input): string[] {
+  return buildConfig({ metallbNamespace: ns, ...input }).warnings.map(findingOf);
 }
 
 export function transientOf(input: Input): boolean[] {

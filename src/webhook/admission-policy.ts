@@ -86,6 +86,7 @@ export function decideAdmission(
     if (users.length === 0) return { allowed: true };
     return deny(
       users.map((peer) => ({
+        code: 'object.inUse',
         object: ref,
         field: '',
         message: `cannot delete: BGPPeer ${nameOf(peer) ?? '<unnamed>'} uses this profile (spec.bfdProfile); remove or change that reference first`,
@@ -98,6 +99,7 @@ export function decideAdmission(
   if (request.namespace !== metallbNamespace) {
     return deny([
       {
+        code: 'object.wrongNamespace',
         object: ref,
         field: 'metadata.namespace',
         message: `MetalLB resources must be created in namespace ${metallbNamespace}, the namespace MetalLB watches; an object in ${request.namespace ?? '<none>'} would never be used`,

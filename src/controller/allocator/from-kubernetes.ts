@@ -76,7 +76,13 @@ export function poolFromResource(
   resource.spec.addresses.forEach((entry, index) => {
     const parsed = parsePoolEntry(entry);
     if (parsed.ok) ranges.push(parsed.range);
-    else problems.push({ object, field: `spec.addresses[${index}]`, message: parsed.reason });
+    else
+      problems.push({
+        code: 'pool.invalidAddress',
+        object,
+        field: `spec.addresses[${index}]`,
+        message: parsed.reason,
+      });
   });
   if (problems.length > 0) return { ok: false, problems };
   const source = resource.spec.serviceAllocation;
