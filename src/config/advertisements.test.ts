@@ -1,16 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  bfd,
-  bgpAd,
-  configOf,
-  findingsOf,
-  l2Ad,
-  node,
-  peer,
-  pool,
-  problemsOf,
-  warningFindingsOf,
-} from './test-fixtures.js';
+import { configOf, findingsOf, problemsOf, warningFindingsOf } from '../../test/support/config.js';
+import { node } from '../../test/support/kube-objects.js';
+import { bfd, bgpAd, l2Ad, peer, pool } from '../../test/support/metallb-objects.js';
 
 const pools = [
   pool('web', { addresses: ['192.0.2.0/24'] }, { labels: { tier: 'web' } }),

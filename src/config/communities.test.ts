@@ -1,15 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseCommunity } from './communities.js';
 import {
-  bgpAd,
-  community,
   configOf,
   findingsOf,
-  pool,
   problemsOf,
   transientOf,
   warningFindingsOf,
-} from './test-fixtures.js';
+} from '../../test/support/config.js';
+import { bgpAd, community, pool } from '../../test/support/metallb-objects.js';
 
 describe('community values', () => {
   it.each([

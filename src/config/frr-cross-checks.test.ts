@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { findingsOf, node, peer, problemsOf } from './test-fixtures.js';
+import { findingsOf, problemsOf } from '../../test/support/config.js';
+import { node } from '../../test/support/kube-objects.js';
+import { peer } from '../../test/support/metallb-objects.js';
 
 const rackA = [{ matchLabels: { rack: 'a' } }];
 const rackB = [{ matchLabels: { rack: 'b' } }];
@@ -7,7 +9,10 @@ const nodes = [node('n1', { rack: 'a' }), node('n2', { rack: 'b' })];
 
 describe('FRR: peers sharing a node', () => {
   it('rejects two peers to the same neighbour from one node', () => {
-    const peers = [peer('r1', {}), peer('r2', { holdTime: '30s' })];
+    const peers = [
+      peer('r1', { peerAddress: '192.0.2.1' }),
+      peer('r2', { peerAddress: '192.0.2.1', holdTime: '30s' }),
+    ];
     expect(problemsOf({ peers, nodes })).toEqual([
       'BGPPeer/metallb-system/r2: spec.peerAddress: BGPPeer "r1" already peers with 192.0.2.1 on node "n1" in the default VRF; FRR holds one session per neighbour and VRF on a node, so merge the two peers or give them nodeSelectors that select different nodes',
     ]);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { IPAddressPool } from '../api/types.generated.js';
 import { buildConfig } from './index.js';
-import { findingsOf, peer, pool, problemsOf } from './test-fixtures.js';
+import { findingsOf, problemsOf } from '../../test/support/config.js';
+import { peer, pool } from '../../test/support/metallb-objects.js';
 
 describe('every object', () => {
   it('rejects an object outside the MetalLB namespace, and still checks its content', () => {

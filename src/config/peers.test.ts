@@ -3,17 +3,14 @@ import { inspect } from 'node:util';
 import type { BGPPeerV1Beta1 } from '../api/types.generated.js';
 import { buildConfig } from './index.js';
 import {
-  bfd,
   configOf,
   findingsOf,
-  node,
-  ns,
-  peer,
   problemsOf,
-  secret,
   transientOf,
   warningFindingsOf,
-} from './test-fixtures.js';
+} from '../../test/support/config.js';
+import { node, secret } from '../../test/support/kube-objects.js';
+import { bfd, ns, peer } from '../../test/support/metallb-objects.js';
 
 const where = 'BGPPeer/metallb-system/r1';
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatCidr } from '../net/ip.js';
 import { everything } from './selectors.js';
-import { configOf, findingsOf, namespace, pool, problemsOf } from './test-fixtures.js';
+import { configOf, findingsOf, problemsOf } from '../../test/support/config.js';
+import { namespace } from '../../test/support/kube-objects.js';
+import { pool } from '../../test/support/metallb-objects.js';
 
 const where = 'IPAddressPool/metallb-system';
 
