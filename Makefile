@@ -28,7 +28,7 @@ update-k8s-types: deps
 	node --import tsx scripts/k8s-types.ts
 
 build: deps
-	$(NPM_BIN)/tsc -p tsconfig.json
+	$(NPM_BIN)/tsc -p tsconfig.build.json
 
 lint: deps
 	$(NPM_BIN)/eslint .

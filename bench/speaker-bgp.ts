@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSupervised, stopSupervised } from '../test/cluster/supervisor.js';
-import { createNamespace, ensureNamespace } from '../test/e2e/support/cluster.js';
+import { waitFor } from '../test/cluster/wait-for.js';
+import { createNamespace, ensureNamespace } from '../test/cluster/lab/cluster.js';
 import {
   AGGREGATION_POOL,
   BgpTopology,
@@ -26,7 +27,7 @@ import {
   ROUTER_ASN,
   ROUTER_LAN_ADDRESS,
   sleep,
-} from '../test/e2e/support/topology.js';
+} from '../test/cluster/lab/topology.js';
 import {
   METALLB_NAMESPACE,
   applyMetallb,
@@ -34,7 +35,7 @@ import {
   setServiceIngress,
   startSpeakers,
   type SpeakerHandle,
-} from '../test/e2e/support/topology-speakers.js';
+} from '../test/cluster/lab/topology-speakers.js';
 
 const WARM_UP_IP = '203.0.113.0';
 
@@ -121,15 +122,13 @@ function summary(label: string, latencies: readonly number[]): string {
   )}  p99${cell(percentile(sorted, 0.99))}  max${cell(sorted[sorted.length - 1] ?? Number.NaN)}`;
 }
 
+/** waitFor until an absolute deadline, polling often enough not to blur the figures. */
 async function waitUntil(
   what: string,
   deadline: number,
   check: () => Promise<boolean> | boolean,
 ): Promise<void> {
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+  await waitFor(what, check, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 50 });
 }
 
 /** What the router and the speakers show, for a run that times out. */

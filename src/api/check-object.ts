@@ -23,10 +23,12 @@ export function checkObjectSchema(object: Record<string, unknown>): Problem[] {
   const ref = objectRef(object);
   const { apiVersion, kind } = object;
   if (typeof apiVersion !== 'string' || !apiVersion) {
-    return [{ object: ref, field: 'apiVersion', message: 'required field is missing' }];
+    return [
+      { code: 'schema.required', object: ref, field: 'apiVersion', message: 'required field is missing' },
+    ];
   }
   if (typeof kind !== 'string' || !kind)
-    return [{ object: ref, field: 'kind', message: 'required field is missing' }];
+    return [{ code: 'schema.required', object: ref, field: 'kind', message: 'required field is missing' }];
   const entry = schemaEntry(apiVersion, kind);
   if (!entry) {
     const versions = versionsOf(kind);
@@ -34,7 +36,9 @@ export function checkObjectSchema(object: Record<string, unknown>): Problem[] {
       versions.length > 0
         ? `${kind} is not served as ${apiVersion}; use ${versions.join(' or ')}`
         : `${apiVersion} has no kind ${kind}`;
-    return [{ object: ref, field: versions.length > 0 ? 'apiVersion' : 'kind', message }];
+    return versions.length > 0
+      ? [{ code: 'schema.unservedVersion', object: ref, field: 'apiVersion', message }]
+      : [{ code: 'schema.unknownKind', object: ref, field: 'kind', message }];
   }
   const problems: Problem[] = [];
   const metadata = object.metadata;
@@ -44,12 +48,22 @@ export function checkObjectSchema(object: Record<string, unknown>): Problem[] {
     typeof metadata !== 'object' ||
     Array.isArray(metadata)
   ) {
-    problems.push({ object: ref, field: 'metadata', message: 'required field is missing' });
+    problems.push({
+      code: 'schema.required',
+      object: ref,
+      field: 'metadata',
+      message: 'required field is missing',
+    });
   } else if (!ref.name && typeof (metadata as Record<string, unknown>).generateName !== 'string') {
-    problems.push({ object: ref, field: 'metadata.name', message: 'required field is missing' });
+    problems.push({
+      code: 'schema.required',
+      object: ref,
+      field: 'metadata.name',
+      message: 'required field is missing',
+    });
   }
   for (const violation of checkSchema(entry, object)) {
-    problems.push({ object: ref, field: violation.field, message: violation.message });
+    problems.push({ object: ref, ...violation });
   }
   return problems;
 }

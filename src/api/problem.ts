@@ -1,3 +1,7 @@
+import type { ProblemCode } from './problem-codes.js';
+
+export type { ProblemCode } from './problem-codes.js';
+
 /** The object a problem is about, as a person would name it. */
 export interface ObjectRef {
   readonly kind: string;
@@ -10,6 +14,8 @@ export interface ObjectRef {
  * message, what would be right). Errors cross module boundaries as lists of these, never as exceptions.
  */
 export interface Problem {
+  /** Which rule fired: stable across releases, unlike the message (see problem-codes.ts). */
+  readonly code: ProblemCode;
   readonly object: ObjectRef;
   /** Dotted field path, e.g. spec.addresses[1]; empty for the object as a whole. */
   readonly field: string;

@@ -9,10 +9,11 @@ import * as ajvFormats from 'ajv-formats';
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import { apiSchemas } from './schemas.generated.js';
 import type { ApiSchemaEntry } from './schema-entry.js';
-import { joinPath, pointerToPath } from './problem.js';
+import { joinPath, pointerToPath, type ProblemCode } from './problem.js';
 
 /** A schema violation at a field path of the checked object. */
 export interface SchemaViolation {
+  readonly code: ProblemCode;
   readonly field: string;
   readonly message: string;
 }
@@ -172,16 +173,22 @@ function describeError(error: ErrorObject): SchemaViolation {
   const got = describeValue(error.data);
   switch (error.keyword) {
     case 'required':
-      return { field: joinPath(field, String(params.missingProperty)), message: 'required field is missing' };
+      return {
+        code: 'schema.required',
+        field: joinPath(field, String(params.missingProperty)),
+        message: 'required field is missing',
+      };
     case 'additionalProperties':
       return {
+        code: 'schema.unknownField',
         field: joinPath(field, String(params.additionalProperty)),
         message: 'unknown field: this API version has no such field (check the spelling and the apiVersion)',
       };
     case 'type':
-      return { field, message: `must be ${article(String(params.type))}, got ${got}` };
+      return { code: 'schema.type', field, message: `must be ${article(String(params.type))}, got ${got}` };
     case 'enum':
       return {
+        code: 'schema.enum',
         field,
         message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${got}`,
       };
@@ -189,17 +196,30 @@ function describeError(error: ErrorObject): SchemaViolation {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { field, message: rangeMessage(parent, got) };
+      return { code: 'schema.range', field, message: rangeMessage(parent, got) };
     case 'pattern':
       return parent.pattern === durationPattern
-        ? { field, message: `must be a duration such as 90s, 1m30s or 500ms, got ${got}` }
-        : { field, message: `must match the pattern ${String(params.pattern)}, got ${got}` };
+        ? {
+            code: 'schema.duration',
+            field,
+            message: `must be a duration such as 90s, 1m30s or 500ms, got ${got}`,
+          }
+        : {
+            code: 'schema.pattern',
+            field,
+            message: `must match the pattern ${String(params.pattern)}, got ${got}`,
+          };
     case 'minItems':
-      return { field, message: `must have at least ${String(params.limit)} item(s)` };
+      return {
+        code: 'schema.minItems',
+        field,
+        message: `must have at least ${String(params.limit)} item(s)`,
+      };
     case 'maxItems':
-      return { field, message: `must have at most ${String(params.limit)} item(s)` };
+      return { code: 'schema.maxItems', field, message: `must have at most ${String(params.limit)} item(s)` };
     case 'minLength':
       return {
+        code: 'schema.minLength',
         field,
         message:
           params.limit === 1
@@ -208,12 +228,20 @@ function describeError(error: ErrorObject): SchemaViolation {
       };
     case 'anyOf':
       return parent['x-kubernetes-int-or-string']
-        ? { field, message: `must be an integer or a string, got ${got}` }
-        : { field, message: `does not match any of the allowed forms, got ${got}` };
+        ? { code: 'schema.intOrString', field, message: `must be an integer or a string, got ${got}` }
+        : { code: 'schema.anyOf', field, message: `does not match any of the allowed forms, got ${got}` };
     case 'format':
-      return { field, message: `must be a valid ${String(params.format)} value, got ${got}` };
+      return {
+        code: 'schema.format',
+        field,
+        message: `must be a valid ${String(params.format)} value, got ${got}`,
+      };
     default:
-      return { field, message: error.message ?? `fails ${error.keyword}` };
+      return {
+        code: error.keyword === 'x-kubernetes-validations' ? 'schema.rule' : 'schema.other',
+        field,
+        message: error.message ?? `fails ${error.keyword}`,
+      };
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { helpText, parseCommandArgs } from './command.js';
-import { container, controllerPod, metalLB } from '../operator/render/testing.js';
+import { container, controllerPod, metalLB } from '../../test/support/operator.js';
 import { controllerCommand } from './controller.js';
 
 async function run(argv: string[]): Promise<{ code: number; err: string[] }> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { frrConfigCommand } from './frr-config.js';
-import { findVtysh, vtyshDryRun } from '../speaker/bgp/test-helpers.js';
+import { findVtysh, vtyshDryRun } from '../../test/support/frr.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'frr-config-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { helpText, parseCommandArgs } from './command.js';
 import { speakerCommand } from './speaker.js';
-import { container, metalLB, speakerPod } from '../operator/render/testing.js';
+import { container, metalLB, speakerPod } from '../../test/support/operator.js';
 
 async function runWith(args: string[]): Promise<{ code: number; err: string[] }> {
   const parsed = parseCommandArgs(speakerCommand, args);

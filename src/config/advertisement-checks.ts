@@ -57,6 +57,7 @@ export function checkAggregation(ads: readonly ParsedBgpAd[]): void {
           : `${widest ? formatCidr(widest) : ''}, the widest block of range ${entry.text},`;
       const field = family === 4 ? 'aggregationLength' : 'aggregationLengthV6';
       parsed.source.report.problem(
+        'ad.aggregationShorterThanPool',
         `spec.${field}`,
         `${length} is shorter than the /${entry.shortestPrefix} of ${block} in IPAddressPool ${quote(pool.source.name)} (spec.addresses[${entry.index}]), so the aggregated route would cover addresses outside the pool; use ${entry.shortestPrefix} or more`,
       );
@@ -91,6 +92,7 @@ export function checkIdenticalAdvertisements(ads: readonly ParsedBgpAd[]): void 
       const common = parsed.pools.find((pool) => poolsOfEarlier.has(pool));
       if (!common) continue;
       parsed.source.report.problem(
+        'ad.duplicate',
         'spec',
         `announces IPAddressPool ${quote(common.source.name)} exactly as BGPAdvertisement ${quote(earlier.source.name)} does (same aggregation, localPref, communities, peers, nodes and Services); delete one of them`,
       );
@@ -168,6 +170,7 @@ export function checkLocalPreferences(ads: readonly ParsedBgpAd[], knowledge: No
           continue;
         flagged.add(later);
         later.source.report.problem(
+          'ad.localPrefConflict',
           'spec.localPref',
           `${describeLocalPref(later.ad.localPref)} contradicts ${describeLocalPref(earlier.ad.localPref)} of BGPAdvertisement ${quote(earlier.source.name)}: both announce IPAddressPool ${quote(pool.source.name)} with the same aggregation to the same peers from the same nodes, and a route carries one LOCAL_PREF; use the same localPref, or make them differ in aggregationLength, peers or nodeSelectors`,
         );
@@ -199,6 +202,7 @@ export function checkEchoWithIPv6(
       if (flagged.has(target)) continue;
       flagged.add(target);
       target.source.report.problem(
+        'bfd.echoWithIPv6',
         'spec.bfdProfile',
         `BFDProfile ${quote(target.peer.bfdProfile as string)} has echoMode, which FRR supports only for IPv4, but BGPAdvertisement ${quote(parsed.source.name)} announces IPv6 addresses of IPAddressPool ${quote(pool.source.name)} to this peer; use a profile without echoMode, or leave this peer out of the advertisement's spec.peers`,
       );

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { bfd, bgpAd, configOf, l2Ad, node, peer, pool, problemsOf, warningsOf } from './test-fixtures.js';
+import { configOf, findingsOf, problemsOf, warningFindingsOf } from '../../test/support/config.js';
+import { node } from '../../test/support/kube-objects.js';
+import { bfd, bgpAd, l2Ad, peer, pool } from '../../test/support/metallb-objects.js';
 
 const pools = [
   pool('web', { addresses: ['192.0.2.0/24'] }, { labels: { tier: 'web' } }),
@@ -74,23 +76,21 @@ describe('L2Advertisement', () => {
         { weight: 10, preference: { matchExpressions: [{ key: 'zone', operator: 'in', values: ['a'] }] } },
       ],
     });
-    expect(problemsOf({ pools, l2Advertisements: [l2] })).toEqual([
-      `${where}: spec.preferredNodeSelectors[0].preference.matchExpressions[0].operator: "in" is not an operator; use one of In, NotIn, Exists or DoesNotExist (case matters)`,
+    expect(findingsOf({ pools, l2Advertisements: [l2] })).toEqual([
+      'selector.invalidOperator L2Advertisement/metallb-system/l2 spec.preferredNodeSelectors[0].preference.matchExpressions[0].operator',
     ]);
   });
 
   it('warns about a pool that does not exist, without rejecting', () => {
     const input = { pools, l2Advertisements: [l2Ad('l2', { ipAddressPools: ['ghost'] })] };
     expect(problemsOf(input)).toEqual([]);
-    expect(warningsOf(input)).toEqual([
-      `${where}: spec.ipAddressPools[0]: IPAddressPool "ghost" does not exist (yet); this L2Advertisement announces nothing for it until it does`,
+    expect(warningFindingsOf(input)).toEqual([
+      'ad.poolMissing L2Advertisement/metallb-system/l2 spec.ipAddressPools[0]',
     ]);
   });
 });
 
 describe('BGPAdvertisement on its own', () => {
-  const where = 'BGPAdvertisement/metallb-system/ad';
-
   it('defaults aggregation to the address itself and reads localPref 0 as unset', () => {
     const config = configOf({ pools, bgpAdvertisements: [bgpAd('ad', { localPref: 0 })] });
     const ad = config.bgpAdvertisements.get('ad');
@@ -105,19 +105,19 @@ describe('BGPAdvertisement on its own', () => {
 
   it('rejects a peer named twice', () => {
     expect(
-      problemsOf({
+      findingsOf({
         pools,
         peers: [peer('r1', {})],
         bgpAdvertisements: [bgpAd('ad', { peers: ['r1', 'r1'] })],
       }),
-    ).toEqual([`${where}: spec.peers[1]: BGPPeer "r1" is already listed at peers[0]; list it once`]);
+    ).toEqual(['list.duplicate BGPAdvertisement/metallb-system/ad spec.peers[1]']);
   });
 
   it('warns about a peer that does not exist, without rejecting', () => {
     const input = { pools, bgpAdvertisements: [bgpAd('ad', { peers: ['ghost'] })] };
     expect(problemsOf(input)).toEqual([]);
-    expect(warningsOf(input)).toEqual([
-      `${where}: spec.peers[0]: BGPPeer "ghost" does not exist (yet); nothing is announced to it until it does`,
+    expect(warningFindingsOf(input)).toEqual([
+      'ad.peerMissing BGPAdvertisement/metallb-system/ad spec.peers[0]',
     ]);
   });
 
@@ -127,8 +127,8 @@ describe('BGPAdvertisement on its own', () => {
       aggregationLength: 24,
       serviceSelectors: [{ matchLabels: { app: 'x' } }],
     });
-    expect(problemsOf({ pools, bgpAdvertisements: [ad] })).toEqual([
-      `${where}: spec.serviceSelectors: serviceSelectors cannot be combined with aggregation: remove serviceSelectors, or keep aggregationLength at 32 and aggregationLengthV6 at 128`,
+    expect(findingsOf({ pools, bgpAdvertisements: [ad] })).toEqual([
+      'schema.rule BGPAdvertisement/metallb-system/ad spec.serviceSelectors',
     ]);
   });
 
@@ -138,44 +138,36 @@ describe('BGPAdvertisement on its own', () => {
   });
 
   it('rejects an IPv4 aggregation length above 32', () => {
-    expect(problemsOf({ pools, bgpAdvertisements: [bgpAd('ad', { aggregationLength: 33 })] })).toEqual([
-      `${where}: spec.aggregationLength: must be between 1 and 32, got 33`,
+    expect(findingsOf({ pools, bgpAdvertisements: [bgpAd('ad', { aggregationLength: 33 })] })).toEqual([
+      'schema.range BGPAdvertisement/metallb-system/ad spec.aggregationLength',
     ]);
   });
 });
 
 describe('BGPAdvertisement aggregation against its pools', () => {
-  const where = 'BGPAdvertisement/metallb-system/ad';
-
   it('rejects an IPv4 aggregation wider than a pool CIDR', () => {
     expect(
-      problemsOf({
+      findingsOf({
         pools,
         bgpAdvertisements: [bgpAd('ad', { ipAddressPools: ['web'], aggregationLength: 16 })],
       }),
-    ).toEqual([
-      `${where}: spec.aggregationLength: 16 is shorter than the /24 of CIDR 192.0.2.0/24 in IPAddressPool "web" (spec.addresses[0]), so the aggregated route would cover addresses outside the pool; use 24 or more`,
-    ]);
+    ).toEqual(['ad.aggregationShorterThanPool BGPAdvertisement/metallb-system/ad spec.aggregationLength']);
   });
 
   it('rejects an IPv6 aggregation wider than a pool CIDR', () => {
     expect(
-      problemsOf({
+      findingsOf({
         pools,
         bgpAdvertisements: [bgpAd('ad', { ipAddressPools: ['db'], aggregationLengthV6: 48 })],
       }),
-    ).toEqual([
-      `${where}: spec.aggregationLengthV6: 48 is shorter than the /64 of CIDR 2001:db8:1::/64 in IPAddressPool "db" (spec.addresses[1]), so the aggregated route would cover addresses outside the pool; use 64 or more`,
-    ]);
+    ).toEqual(['ad.aggregationShorterThanPool BGPAdvertisement/metallb-system/ad spec.aggregationLengthV6']);
   });
 
   it('judges a range by its widest block', () => {
     const ranged = [pool('r', { addresses: ['203.0.113.0-203.0.113.130'] })];
     expect(
-      problemsOf({ pools: ranged, bgpAdvertisements: [bgpAd('ad', { aggregationLength: 24 })] }),
-    ).toEqual([
-      `${where}: spec.aggregationLength: 24 is shorter than the /25 of 203.0.113.0/25, the widest block of range 203.0.113.0-203.0.113.130, in IPAddressPool "r" (spec.addresses[0]), so the aggregated route would cover addresses outside the pool; use 25 or more`,
-    ]);
+      findingsOf({ pools: ranged, bgpAdvertisements: [bgpAd('ad', { aggregationLength: 24 })] }),
+    ).toEqual(['ad.aggregationShorterThanPool BGPAdvertisement/metallb-system/ad spec.aggregationLength']);
     expect(
       problemsOf({ pools: ranged, bgpAdvertisements: [bgpAd('ad', { aggregationLength: 25 })] }),
     ).toEqual([]);
@@ -187,10 +179,8 @@ describe('BGPAdvertisement aggregation against its pools', () => {
       pool('narrow', { addresses: ['198.51.100.0/28'] }),
     ];
     expect(
-      problemsOf({ pools: selected, bgpAdvertisements: [bgpAd('ad', { aggregationLength: 24 })] }),
-    ).toEqual([
-      `${where}: spec.aggregationLength: 24 is shorter than the /28 of CIDR 198.51.100.0/28 in IPAddressPool "narrow" (spec.addresses[0]), so the aggregated route would cover addresses outside the pool; use 28 or more`,
-    ]);
+      findingsOf({ pools: selected, bgpAdvertisements: [bgpAd('ad', { aggregationLength: 24 })] }),
+    ).toEqual(['ad.aggregationShorterThanPool BGPAdvertisement/metallb-system/ad spec.aggregationLength']);
   });
 
   it('accepts aggregation equal to or longer than each pool prefix', () => {
@@ -208,8 +198,8 @@ describe('BGPAdvertisements against each other', () => {
       bgpAd('first', { ipAddressPools: ['web', 'db'], localPref: 100, communities: ['64512:1'] }),
       bgpAd('second', { ipAddressPools: ['web'], localPref: 100, communities: ['64512:1'] }),
     ];
-    expect(problemsOf({ pools, bgpAdvertisements: ads })).toEqual([
-      'BGPAdvertisement/metallb-system/second: spec: announces IPAddressPool "web" exactly as BGPAdvertisement "first" does (same aggregation, localPref, communities, peers, nodes and Services); delete one of them',
+    expect(findingsOf({ pools, bgpAdvertisements: ads })).toEqual([
+      'ad.duplicate BGPAdvertisement/metallb-system/second spec',
     ]);
   });
 
@@ -227,8 +217,8 @@ describe('BGPAdvertisements against each other', () => {
       bgpAd('first', { ipAddressPools: ['web'], localPref: 100 }),
       bgpAd('second', { ipAddressPools: ['web'], localPref: 200 }),
     ];
-    expect(problemsOf({ pools, bgpAdvertisements: ads })).toEqual([
-      'BGPAdvertisement/metallb-system/second: spec.localPref: localPref 200 contradicts localPref 100 of BGPAdvertisement "first": both announce IPAddressPool "web" with the same aggregation to the same peers from the same nodes, and a route carries one LOCAL_PREF; use the same localPref, or make them differ in aggregationLength, peers or nodeSelectors',
+    expect(findingsOf({ pools, bgpAdvertisements: ads })).toEqual([
+      'ad.localPrefConflict BGPAdvertisement/metallb-system/second spec.localPref',
     ]);
   });
 
@@ -339,9 +329,7 @@ describe('BFD echo mode and IPv6', () => {
       peers: [peer('r1', { bfdProfile: 'echo' })],
       bgpAdvertisements: [bgpAd('ad', { ipAddressPools: ['db'] })],
     };
-    expect(problemsOf(input)).toEqual([
-      'BGPPeer/metallb-system/r1: spec.bfdProfile: BFDProfile "echo" has echoMode, which FRR supports only for IPv4, but BGPAdvertisement "ad" announces IPv6 addresses of IPAddressPool "db" to this peer; use a profile without echoMode, or leave this peer out of the advertisement\'s spec.peers',
-    ]);
+    expect(findingsOf(input)).toEqual(['bfd.echoWithIPv6 BGPPeer/metallb-system/r1 spec.bfdProfile']);
   });
 
   it('accepts echo mode for peers that receive only IPv4 pools', () => {

@@ -49,6 +49,7 @@ function distinctNames(list: readonly unknown[], field: string, what: string, re
     if (first !== undefined) {
       const listName = field.slice(field.lastIndexOf('.') + 1);
       report.problem(
+        'list.duplicate',
         `${field}[${index}]`,
         `${what} ${quote(value)} is already listed at ${listName}[${first}]; list it once`,
       );
@@ -68,6 +69,7 @@ function parseSelection(source: SourceObject, context: AdContext, kind: string):
   stringEntries(rawPoolNames).forEach(({ index, value }) => {
     if (!context.poolsByName.has(value)) {
       report.warning(
+        'ad.poolMissing',
         `spec.ipAddressPools[${index}]`,
         `IPAddressPool ${quote(value)} does not exist (yet); this ${kind} announces nothing for it until it does`,
       );
@@ -111,7 +113,11 @@ export function parseL2Advertisement(source: SourceObject, context: AdContext): 
     const selector = parseSelector(readField(entry, 'preference'), `${field}.preference`, source.report);
     if (weight === undefined || weight < 1 || weight > 100) {
       if (weight !== undefined)
-        source.report.problem(`${field}.weight`, `must be between 1 and 100, got ${weight}`);
+        source.report.problem(
+          'ad.weightRange',
+          `${field}.weight`,
+          `must be between 1 and 100, got ${weight}`,
+        );
       return;
     }
     if (selector) preferredNodes.push({ weight, selector });
@@ -140,6 +146,7 @@ function parseAggregation(
   if (value === undefined) return bits;
   if (value < 1 || value > bits) {
     source.report.problem(
+      'ad.aggregationLengthRange',
       `spec.${field}`,
       `must be between 1 and ${bits} (the IPv${bits === 32 ? 4 : 6} prefix length announced), got ${value}`,
     );
@@ -161,6 +168,7 @@ function resolveCommunities(
     const first = seen.get(value);
     if (first !== undefined) {
       report.problem(
+        'list.duplicate',
         field,
         `${quote(value)} is already listed at communities[${first}]; list each community once`,
       );
@@ -173,7 +181,7 @@ function resolveCommunities(
       continue;
     }
     if (parsed.error === 'value') {
-      report.problem(field, parsed.reason);
+      report.problem('community.invalid', field, parsed.reason);
       continue;
     }
     const alias = aliases.get(value);
@@ -182,6 +190,7 @@ function resolveCommunities(
       continue;
     }
     report.problem(
+      'community.unknownAlias',
       field,
       `${quote(value)} is neither a community value nor an alias defined by a Community object; define the alias in a Community, or write the value itself (64512:100 or large:64512:1:2)`,
       { transient: true },
@@ -189,6 +198,7 @@ function resolveCommunities(
   }
   if (raw.length > maxCommunities) {
     report.problem(
+      'ad.tooManyCommunities',
       'spec.communities',
       `${raw.length} communities listed; FRR attaches at most ${maxCommunities} to a route, so split them across advertisements or drop some`,
     );
@@ -203,6 +213,7 @@ export function parseBgpAdvertisement(source: SourceObject, context: AdContext):
   const aggregationLengthV6 = parseAggregation(source, 'aggregationLengthV6', 128);
   if (selection.serviceSelectors.length > 0 && (aggregationLength !== 32 || aggregationLengthV6 !== 128)) {
     report.problem(
+      'ad.aggregationWithServiceSelectors',
       'spec.serviceSelectors',
       `cannot be combined with aggregation (aggregationLength ${aggregationLength}, aggregationLengthV6 ${aggregationLengthV6}): an aggregated route covers Services the selectors leave out; remove serviceSelectors, or keep aggregationLength at 32 and aggregationLengthV6 at 128`,
     );
@@ -212,6 +223,7 @@ export function parseBgpAdvertisement(source: SourceObject, context: AdContext):
   stringEntries(rawPeers).forEach(({ index, value }) => {
     if (!context.peerNames.has(value)) {
       report.warning(
+        'ad.peerMissing',
         `spec.peers[${index}]`,
         `BGPPeer ${quote(value)} does not exist (yet); nothing is announced to it until it does`,
       );

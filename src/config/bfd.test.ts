@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { BFDProfileSpec } from '../api/types.generated.js';
-import { bfd, configOf, problemsOf } from './test-fixtures.js';
+import { configOf, problemsOf } from '../../test/support/config.js';
+import { bfd } from '../../test/support/metallb-objects.js';
 
 describe('BFDProfile', () => {
   it.each<[keyof BFDProfileSpec, number, string]>([

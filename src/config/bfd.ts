@@ -25,7 +25,11 @@ export function parseBfdProfile(source: SourceObject): BfdProfile | undefined {
     const value = readInteger(source.spec, field);
     if (value === undefined) continue;
     if (value < min || value > max) {
-      source.report.problem(`spec.${field}`, `must be between ${min} and ${max}${unit}, got ${value}`);
+      source.report.problem(
+        'bfd.range',
+        `spec.${field}`,
+        `must be between ${min} and ${max}${unit}, got ${value}`,
+      );
       valid = false;
       continue;
     }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseCommunity } from './communities.js';
-import { bgpAd, community, configOf, pool, problemsOf, transientOf, warningsOf } from './test-fixtures.js';
+import {
+  configOf,
+  findingsOf,
+  problemsOf,
+  transientOf,
+  warningFindingsOf,
+} from '../../test/support/config.js';
+import { bgpAd, community, pool } from '../../test/support/metallb-objects.js';
 
 describe('community values', () => {
   it.each([
@@ -47,12 +54,10 @@ describe('Community aliases', () => {
 
   it('rejects a large community without the large: marker', () => {
     expect(
-      problemsOf({
+      findingsOf({
         communities: [community('names', { communities: [{ name: 'bad', value: 'big:1:2:3' }] })],
       }),
-    ).toEqual([
-      `${where}: spec.communities[0].value: "big:1:2:3" has four parts but does not start with large:; a large community is large: and three numbers 0-4294967295 (large:64512:1:2)`,
-    ]);
+    ).toEqual(['community.invalid Community/metallb-system/names spec.communities[0].value']);
   });
 
   it('rejects an alias defined twice in one Community', () => {
@@ -62,35 +67,35 @@ describe('Community aliases', () => {
         { name: 'edge', value: '64512:2' },
       ],
     });
-    expect(problemsOf({ communities: [names] })).toEqual([
-      `${where}: spec.communities[1].name: alias "edge" is already defined at spec.communities[0]; define each alias once`,
+    expect(findingsOf({ communities: [names] })).toEqual([
+      'community.duplicateAlias Community/metallb-system/names spec.communities[1].name',
     ]);
   });
 
   it('rejects an alias defined again in another Community', () => {
     const first = community('first', { communities: [{ name: 'edge', value: '64512:1' }] });
     const second = community('names', { communities: [{ name: 'edge', value: '64512:1' }] });
-    expect(problemsOf({ communities: [first, second] })).toEqual([
-      `${where}: spec.communities[0].name: alias "edge" is already defined at spec.communities[0] of Community "first"; define each alias once`,
+    expect(findingsOf({ communities: [first, second] })).toEqual([
+      'community.duplicateAlias Community/metallb-system/names spec.communities[0].name',
     ]);
   });
 
   it('rejects an alias without a name or a value', () => {
     expect(
-      problemsOf({
+      findingsOf({
         communities: [community('names', { communities: [{ value: '64512:1' }, { name: 'x' }] })],
       }),
     ).toEqual([
-      `${where}: spec.communities[0].name: missing; an alias needs the name advertisements will refer to it by`,
-      `${where}: spec.communities[1].value: missing; give the community the alias stands for: a standard community is two numbers 0-65535 (64512:100), a large community is large: and three numbers 0-4294967295 (large:64512:1:2)`,
+      'field.required Community/metallb-system/names spec.communities[0].name',
+      'field.required Community/metallb-system/names spec.communities[1].value',
     ]);
   });
 
   it('warns about an alias name with a colon, which no advertisement can use', () => {
     const input = { communities: [community('names', { communities: [{ name: 'a:b', value: '64512:1' }] })] };
     expect(problemsOf(input)).toEqual([]);
-    expect(warningsOf(input)).toEqual([
-      `${where}: spec.communities[0].name: "a:b" contains ':', so advertisements will read it as a community value, never as this alias; choose a name without ':'`,
+    expect(warningFindingsOf(input)).toEqual([
+      'community.aliasNameHasColon Community/metallb-system/names spec.communities[0].name',
     ]);
   });
 
@@ -117,37 +122,34 @@ describe('Community aliases', () => {
 });
 
 describe('communities in BGPAdvertisements', () => {
-  const where = 'BGPAdvertisement/metallb-system/ad';
   const pools = [pool('a', { addresses: ['192.0.2.0/24'] })];
 
   it('reports an alias that no Community defines as transient', () => {
     const input = { pools, bgpAdvertisements: [bgpAd('ad', { communities: ['no-export'] })] };
-    expect(problemsOf(input)).toEqual([
-      `${where}: spec.communities[0]: "no-export" is neither a community value nor an alias defined by a Community object; define the alias in a Community, or write the value itself (64512:100 or large:64512:1:2)`,
+    expect(findingsOf(input)).toEqual([
+      'community.unknownAlias BGPAdvertisement/metallb-system/ad spec.communities[0]',
     ]);
     expect(transientOf(input)).toEqual([true]);
   });
 
   it('rejects a malformed community value at once, not as a missing alias', () => {
     const input = { pools, bgpAdvertisements: [bgpAd('ad', { communities: ['64512:70000'] })] };
-    expect(problemsOf(input)).toEqual([
-      `${where}: spec.communities[0]: "70000" in "64512:70000" is not a number 0-65535; a standard community is two numbers 0-65535 (64512:100)`,
+    expect(findingsOf(input)).toEqual([
+      'community.invalid BGPAdvertisement/metallb-system/ad spec.communities[0]',
     ]);
     expect(transientOf(input)).toEqual([false]);
   });
 
   it('rejects a community listed twice', () => {
     expect(
-      problemsOf({ pools, bgpAdvertisements: [bgpAd('ad', { communities: ['64512:1', '64512:1'] })] }),
-    ).toEqual([
-      `${where}: spec.communities[1]: "64512:1" is already listed at communities[0]; list each community once`,
-    ]);
+      findingsOf({ pools, bgpAdvertisements: [bgpAd('ad', { communities: ['64512:1', '64512:1'] })] }),
+    ).toEqual(['list.duplicate BGPAdvertisement/metallb-system/ad spec.communities[1]']);
   });
 
   it('rejects more than 63 communities and accepts 63', () => {
     const values = (count: number) => Array.from({ length: count }, (_, i) => `64512:${i}`);
-    expect(problemsOf({ pools, bgpAdvertisements: [bgpAd('ad', { communities: values(64) })] })).toEqual([
-      `${where}: spec.communities: 64 communities listed; FRR attaches at most 63 to a route, so split them across advertisements or drop some`,
+    expect(findingsOf({ pools, bgpAdvertisements: [bgpAd('ad', { communities: values(64) })] })).toEqual([
+      'ad.tooManyCommunities BGPAdvertisement/metallb-system/ad spec.communities',
     ]);
     expect(problemsOf({ pools, bgpAdvertisements: [bgpAd('ad', { communities: values(63) })] })).toEqual([]);
   });

@@ -92,6 +92,7 @@ export function parseCommunityAliases(sources: readonly SourceObject[]): Map<str
       const value = readNonEmptyString(entry, 'value');
       if (name === undefined) {
         source.report.problem(
+          'field.required',
           `${field}.name`,
           'missing; an alias needs the name advertisements will refer to it by',
         );
@@ -99,17 +100,19 @@ export function parseCommunityAliases(sources: readonly SourceObject[]): Map<str
       let community: BgpCommunity | undefined;
       if (value === undefined) {
         source.report.problem(
+          'field.required',
           `${field}.value`,
           `missing; give the community the alias stands for: ${standardHint}, ${largeHint}`,
         );
       } else {
         const parsed = parseCommunity(value);
         if (parsed.ok) community = parsed.community;
-        else source.report.problem(`${field}.value`, parsed.reason);
+        else source.report.problem('community.invalid', `${field}.value`, parsed.reason);
       }
       if (name === undefined) return;
       if (name.includes(':')) {
         source.report.warning(
+          'community.aliasNameHasColon',
           `${field}.name`,
           `${quote(name)} contains ':', so advertisements will read it as a community value, never as this alias; choose a name without ':'`,
         );
@@ -121,6 +124,7 @@ export function parseCommunityAliases(sources: readonly SourceObject[]): Map<str
             ? earlier.field
             : `${earlier.field} of Community ${quote(earlier.definedBy.name)}`;
         source.report.problem(
+          'community.duplicateAlias',
           `${field}.name`,
           `alias ${quote(name)} is already defined at ${where}; define each alias once`,
         );

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatAddress, formatCidr } from '../net/ip.js';
 import { buildConfig } from './index.js';
-import { bfd, bgpAd, community, configOf, l2Ad, node, ns, peer, pool, secret } from './test-fixtures.js';
+import { configOf } from '../../test/support/config.js';
+import { node, secret } from '../../test/support/kube-objects.js';
+import { bfd, bgpAd, community, l2Ad, ns, peer, pool } from '../../test/support/metallb-objects.js';
 
 const objects = {
   pools: [

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { node, peer, problemsOf } from './test-fixtures.js';
+import { findingsOf, problemsOf } from '../../test/support/config.js';
+import { node } from '../../test/support/kube-objects.js';
+import { peer } from '../../test/support/metallb-objects.js';
 
 const rackA = [{ matchLabels: { rack: 'a' } }];
 const rackB = [{ matchLabels: { rack: 'b' } }];
@@ -7,7 +9,10 @@ const nodes = [node('n1', { rack: 'a' }), node('n2', { rack: 'b' })];
 
 describe('FRR: peers sharing a node', () => {
   it('rejects two peers to the same neighbour from one node', () => {
-    const peers = [peer('r1', {}), peer('r2', { holdTime: '30s' })];
+    const peers = [
+      peer('r1', { peerAddress: '192.0.2.1' }),
+      peer('r2', { peerAddress: '192.0.2.1', holdTime: '30s' }),
+    ];
     expect(problemsOf({ peers, nodes })).toEqual([
       'BGPPeer/metallb-system/r2: spec.peerAddress: BGPPeer "r1" already peers with 192.0.2.1 on node "n1" in the default VRF; FRR holds one session per neighbour and VRF on a node, so merge the two peers or give them nodeSelectors that select different nodes',
     ]);
@@ -18,15 +23,13 @@ describe('FRR: peers sharing a node', () => {
       peer('r1', { peerAddress: undefined, interface: 'eth1' }),
       peer('r2', { peerAddress: undefined, interface: 'eth1', holdTime: '30s' }),
     ];
-    expect(problemsOf({ peers })).toEqual([
-      'BGPPeer/metallb-system/r2: spec.interface: BGPPeer "r1" already peers with interface eth1 on the same nodes (their nodeSelectors can select a common node) in the default VRF; FRR holds one session per neighbour and VRF on a node, so merge the two peers or give them nodeSelectors that select different nodes',
-    ]);
+    expect(findingsOf({ peers })).toEqual(['peer.sameNeighbour BGPPeer/metallb-system/r2 spec.interface']);
   });
 
   it('rejects a peer repeated word for word, whatever nodes it selects', () => {
     const peers = [peer('r1', { nodeSelectors: rackA }), peer('r2', { nodeSelectors: rackA })];
-    expect(problemsOf({ peers, nodes: [node('n2', { rack: 'b' })] })).toEqual([
-      'BGPPeer/metallb-system/r2: spec: is identical to BGPPeer "r1"; delete one of them',
+    expect(findingsOf({ peers, nodes: [node('n2', { rack: 'b' })] })).toEqual([
+      'peer.duplicate BGPPeer/metallb-system/r2 spec',
     ]);
   });
 
@@ -45,9 +48,7 @@ describe('FRR: peers sharing a node', () => {
 
   it('rejects different myASNs in one VRF on one node', () => {
     const peers = [peer('r1', {}), peer('r2', { myASN: 64600, peerAddress: '192.0.2.2' })];
-    expect(problemsOf({ peers, nodes })).toEqual([
-      'BGPPeer/metallb-system/r2: spec.myASN: 64600 differs from myASN 64512 of BGPPeer "r1", which also runs on node "n1" in the default VRF; FRR runs one BGP instance per VRF on a node, so these peers need the same myASN (localASN can present another AS number to one router)',
-    ]);
+    expect(findingsOf({ peers, nodes })).toEqual(['peer.myASNConflict BGPPeer/metallb-system/r2 spec.myASN']);
   });
 
   it('accepts different myASNs in different VRFs or on different nodes', () => {
@@ -68,12 +69,12 @@ describe('FRR: peers sharing a node', () => {
       peer('r1', { routerID: '192.0.2.10' }),
       peer('r2', { routerID: '192.0.2.11', peerAddress: '192.0.2.2' }),
     ];
-    expect(problemsOf({ peers: differing, nodes })).toEqual([
-      'BGPPeer/metallb-system/r2: spec.routerID: 192.0.2.11, but BGPPeer "r1", which also runs on node "n1" in the default VRF, has routerID 192.0.2.10; FRR has one router ID per BGP instance, so peers sharing a node and VRF must set the same routerID or all leave it unset',
+    expect(findingsOf({ peers: differing, nodes })).toEqual([
+      'peer.routerIDConflict BGPPeer/metallb-system/r2 spec.routerID',
     ]);
     const unset = [peer('r1', { routerID: '192.0.2.10' }), peer('r2', { peerAddress: '192.0.2.2' })];
-    expect(problemsOf({ peers: unset, nodes })).toEqual([
-      'BGPPeer/metallb-system/r2: spec.routerID: unset, but BGPPeer "r1", which also runs on node "n1" in the default VRF, has routerID 192.0.2.10; FRR has one router ID per BGP instance, so peers sharing a node and VRF must set the same routerID or all leave it unset',
+    expect(findingsOf({ peers: unset, nodes })).toEqual([
+      'peer.routerIDConflict BGPPeer/metallb-system/r2 spec.routerID',
     ]);
   });
 

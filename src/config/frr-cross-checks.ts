@@ -7,6 +7,7 @@
 import type { ParsedPeer } from './peers.js';
 import { formatAddress } from '../net/ip.js';
 import { quote } from './read.js';
+import type { ProblemCode } from '../api/problem.js';
 import { selectorListsCanOverlap } from './selectors.js';
 
 /** The node two peers both run on: a name, '' when known only to be possible, undefined when none. */
@@ -63,6 +64,7 @@ function checkDuplicateNeighbours(peers: readonly ParsedPeer[], nodesKnown: bool
         const earlier = group[i] as ParsedPeer;
         if (earlier.specKey === later.specKey) {
           later.source.report.problem(
+            'peer.duplicate',
             'spec',
             `is identical to BGPPeer ${quote(earlier.source.name)}; delete one of them`,
           );
@@ -71,6 +73,7 @@ function checkDuplicateNeighbours(peers: readonly ParsedPeer[], nodesKnown: bool
         const node = sharedNode(earlier, later, nodesKnown);
         if (node === undefined) continue;
         later.source.report.problem(
+          'peer.sameNeighbour',
           neighbourField(later),
           `BGPPeer ${quote(earlier.source.name)} already peers with ${neighbour(later)} ${onNode(node, later.peer.vrf)}; FRR holds one session per neighbour and VRF on a node, so merge the two peers or give them nodeSelectors that select different nodes`,
         );
@@ -81,6 +84,7 @@ function checkDuplicateNeighbours(peers: readonly ParsedPeer[], nodesKnown: bool
 }
 
 interface InstanceRule {
+  readonly code: ProblemCode;
   readonly field: string;
   readonly value: (parsed: ParsedPeer) => string;
   readonly message: (later: ParsedPeer, earlier: ParsedPeer, where: string) => string;
@@ -91,12 +95,14 @@ const routerIdOf = (parsed: ParsedPeer): string =>
 
 const instanceRules: readonly InstanceRule[] = [
   {
+    code: 'peer.myASNConflict',
     field: 'spec.myASN',
     value: (parsed) => String(parsed.peer.myASN),
     message: (later, earlier, where) =>
       `${later.peer.myASN} differs from myASN ${earlier.peer.myASN} of BGPPeer ${quote(earlier.source.name)}, which also runs ${where}; FRR runs one BGP instance per VRF on a node, so these peers need the same myASN (localASN can present another AS number to one router)`,
   },
   {
+    code: 'peer.routerIDConflict',
     field: 'spec.routerID',
     value: routerIdOf,
     message: (later, earlier, where) => {
@@ -120,7 +126,11 @@ function checkInstanceAgreement(peers: readonly ParsedPeer[], nodesKnown: boolea
           if (rule.value(earlier) === mine) continue;
           const node = sharedNode(earlier, later, nodesKnown);
           if (node === undefined) continue;
-          later.source.report.problem(rule.field, rule.message(later, earlier, onNode(node, later.peer.vrf)));
+          later.source.report.problem(
+            rule.code,
+            rule.field,
+            rule.message(later, earlier, onNode(node, later.peer.vrf)),
+          );
           return;
         }
       });

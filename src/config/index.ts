@@ -42,14 +42,6 @@ import type {
 
 export type * from './types.js';
 export { SecretText } from './secret-text.js';
-export {
-  selectorMatches,
-  selectsAll,
-  selectsAny,
-  type Labels,
-  type Requirement,
-  type Selector,
-} from './selectors.js';
 export { checkStandalone } from './objects.js';
 
 /**

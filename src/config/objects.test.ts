@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { IPAddressPool } from '../api/types.generated.js';
 import { buildConfig } from './index.js';
-import { peer, pool, problemsOf } from './test-fixtures.js';
+import { findingsOf, problemsOf } from '../../test/support/config.js';
+import { peer, pool } from '../../test/support/metallb-objects.js';
 
 describe('every object', () => {
   it('rejects an object outside the MetalLB namespace, and still checks its content', () => {
@@ -13,8 +14,8 @@ describe('every object', () => {
 
   it('rejects an object without a namespace', () => {
     const unplaced = { ...pool('a', { addresses: ['192.0.2.0/24'] }), metadata: { name: 'a' } };
-    expect(problemsOf({ pools: [unplaced] })).toEqual([
-      'IPAddressPool/a: metadata.namespace: missing; MetalLB objects must be in the namespace MetalLB runs in, "metallb-system"',
+    expect(findingsOf({ pools: [unplaced] })).toEqual([
+      'object.wrongNamespace IPAddressPool/a metadata.namespace',
     ]);
   });
 
@@ -28,9 +29,7 @@ describe('every object', () => {
 
   it('rejects an object of another kind in a list', () => {
     const stray = peer('r1', {}) as unknown as IPAddressPool;
-    expect(problemsOf({ pools: [stray] })).toEqual([
-      'BGPPeer/metallb-system/r1: kind: expected IPAddressPool (metallb.io/v1beta1) here, got "BGPPeer" of "metallb.io/v1beta2"',
-    ]);
+    expect(findingsOf({ pools: [stray] })).toEqual(['object.wrongKind BGPPeer/metallb-system/r1 kind']);
   });
 
   it('includes schema problems and does not repeat them as semantic ones', () => {
@@ -38,9 +37,9 @@ describe('every object', () => {
       ...pool('a', {}),
       spec: { addresses: ['192.0.2.0/24', 7], autoAssign: 'yes' },
     } as unknown as IPAddressPool;
-    expect(problemsOf({ pools: [broken] })).toEqual([
-      'IPAddressPool/metallb-system/a: spec.addresses[1]: must be a string, got 7',
-      'IPAddressPool/metallb-system/a: spec.autoAssign: must be a boolean (true or false), got "yes"',
+    expect(findingsOf({ pools: [broken] })).toEqual([
+      'schema.type IPAddressPool/metallb-system/a spec.addresses[1]',
+      'schema.type IPAddressPool/metallb-system/a spec.autoAssign',
     ]);
   });
 
@@ -50,14 +49,14 @@ describe('every object', () => {
       kind: 'IPAddressPool',
       metadata: { name: 'a', namespace: 'metallb-system' },
     };
-    expect(problemsOf({ pools: [bare as unknown as IPAddressPool] })).toEqual([
-      'IPAddressPool/metallb-system/a: spec: required field is missing',
+    expect(findingsOf({ pools: [bare as unknown as IPAddressPool] })).toEqual([
+      'schema.required IPAddressPool/metallb-system/a spec',
     ]);
   });
 
   it('reports a list entry that is not an object', () => {
-    expect(problemsOf({ pools: [null as unknown as IPAddressPool] })).toEqual([
-      'IPAddressPool/<unnamed>: expected an object of kind IPAddressPool, got null',
+    expect(findingsOf({ pools: [null as unknown as IPAddressPool] })).toEqual([
+      'object.notAnObject IPAddressPool/<unnamed>',
     ]);
   });
 

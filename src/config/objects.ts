@@ -46,7 +46,12 @@ function schemaProblems(object: Record<string, unknown>): Problem[] {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return [
-      { object: refOf(object, ''), field: '', message: `cannot be checked against the schema: ${reason}` },
+      {
+        code: 'schema.other',
+        object: refOf(object, ''),
+        field: '',
+        message: `cannot be checked against the schema: ${reason}`,
+      },
     ];
   }
 }
@@ -63,7 +68,8 @@ export function checkStandalone(
   const problems = schemaProblems(object).map((problem) => ({ ...problem, object: ref }));
   const namespace = readString(readRecord(object, 'metadata'), 'namespace');
   const message = namespaceProblem(namespace, metallbNamespace);
-  if (message) problems.push({ object: ref, field: 'metadata.namespace', message });
+  if (message)
+    problems.push({ code: 'object.wrongNamespace', object: ref, field: 'metadata.namespace', message });
   return problems;
 }
 
@@ -99,6 +105,7 @@ export function admitObjects(
     const report = log.reporter(ref);
     if (!object) {
       report.problem(
+        'object.notAnObject',
         '',
         `expected an object of kind ${expected.kind}, got ${item === null ? 'null' : typeof item}`,
       );
@@ -107,6 +114,7 @@ export function admitObjects(
     const apiVersion = readString(object, 'apiVersion') ?? '';
     if (ref.kind !== expected.kind || (apiVersion !== '' && !expected.apiVersions.includes(apiVersion))) {
       report.problem(
+        'object.wrongKind',
         'kind',
         `expected ${expected.kind} (${expected.apiVersions.join(' or ')}) here, got ${quote(ref.kind)} of ${quote(apiVersion)}`,
       );
@@ -121,11 +129,12 @@ export function admitObjects(
     if (schemaProblemFields.some((field) => field === 'apiVersion' || field === 'kind')) continue;
     const name = ref.name;
     if (!name) {
-      report.problem('metadata.name', `missing; a ${expected.kind} needs a name`);
+      report.problem('field.required', 'metadata.name', `missing; a ${expected.kind} needs a name`);
       continue;
     }
     if (byName.has(name)) {
       report.problem(
+        'object.duplicateName',
         'metadata.name',
         `another ${expected.kind} is also named ${quote(name)}; names are unique per kind, so rename or merge one of them`,
       );

@@ -35,12 +35,14 @@ function report(later: Placed, earlier: Placed): void {
   const verb = same ? 'covers the same addresses as' : 'overlaps';
   if (later.pool === earlier.pool) {
     reporter.problem(
+      'pool.duplicateEntry',
       field,
       `${describe(later.entry)} ${verb} ${earlier.entry.text} at spec.addresses[${earlier.entry.index}]; list each address once`,
     );
     return;
   }
   reporter.problem(
+    'pool.overlap',
     field,
     `${describe(later.entry)} ${verb} ${earlier.entry.text} of IPAddressPool ${quote(earlier.pool.source.name)} (spec.addresses[${earlier.entry.index}]); pools must not share addresses`,
   );

@@ -40,6 +40,7 @@ export function resolvePassword(
   const secretName = readNonEmptyString(reference, 'name');
   if (inline !== undefined && secretName !== undefined) {
     report.problem(
+      'peer.passwordTwice',
       'spec.passwordSecret',
       'both password and passwordSecret are set; keep one of them (passwordSecret keeps the password out of the BGPPeer)',
     );
@@ -49,6 +50,7 @@ export function resolvePassword(
   const referencedNamespace = readNonEmptyString(reference, 'namespace');
   if (referencedNamespace !== undefined && referencedNamespace !== metallbNamespace) {
     report.problem(
+      'peer.secretNamespace',
       'spec.passwordSecret.namespace',
       `${quote(referencedNamespace)}: MetalLB reads Secrets only from its own namespace ${quote(metallbNamespace)}; move the Secret there and drop the namespace`,
     );
@@ -58,6 +60,7 @@ export function resolvePassword(
   const secretDescription = `Secret ${quote(secretName)}`;
   if (!secret) {
     report.problem(
+      'peer.secretMissing',
       'spec.passwordSecret.name',
       `${secretDescription} does not exist in ${quote(metallbNamespace)}; create it with type ${basicAuth} and the key password`,
       { transient: true },
@@ -67,6 +70,7 @@ export function resolvePassword(
   const type = readString(secret, 'type') || 'Opaque';
   if (type !== basicAuth) {
     report.problem(
+      'peer.secretType',
       'spec.passwordSecret.name',
       `${secretDescription} has type ${quote(type)}; a BGP password Secret must have type ${basicAuth}`,
     );
@@ -77,6 +81,7 @@ export function resolvePassword(
   const encoded = readString(readRecord(secret, 'data'), 'password');
   if (encoded === undefined) {
     report.problem(
+      'peer.secretNoPassword',
       'spec.passwordSecret.name',
       `${secretDescription} has no password key; put the password under data.password (base64) or stringData.password`,
     );
@@ -84,6 +89,7 @@ export function resolvePassword(
   }
   if (!base64.test(encoded)) {
     report.problem(
+      'peer.secretBase64',
       'spec.passwordSecret.name',
       `data.password of ${secretDescription} is not valid base64; encode it, or put the plain text under stringData.password`,
     );

@@ -3,16 +3,14 @@ import { inspect } from 'node:util';
 import type { BGPPeerV1Beta1 } from '../api/types.generated.js';
 import { buildConfig } from './index.js';
 import {
-  bfd,
   configOf,
-  node,
-  ns,
-  peer,
+  findingsOf,
   problemsOf,
-  secret,
   transientOf,
-  warningsOf,
-} from './test-fixtures.js';
+  warningFindingsOf,
+} from '../../test/support/config.js';
+import { node, secret } from '../../test/support/kube-objects.js';
+import { bfd, ns, peer } from '../../test/support/metallb-objects.js';
 
 const where = 'BGPPeer/metallb-system/r1';
 
@@ -24,33 +22,31 @@ describe('BGPPeer AS numbers', () => {
   });
 
   it('rejects a peer with neither peerASN nor dynamicASN', () => {
-    expect(problemsOf({ peers: [peer('r1', { peerASN: undefined })] })).toEqual([
-      `${where}: spec.peerASN: missing; set peerASN to the router's AS number, or dynamicASN to internal or external to accept the AS number the router sends`,
+    expect(findingsOf({ peers: [peer('r1', { peerASN: undefined })] })).toEqual([
+      'field.required BGPPeer/metallb-system/r1 spec.peerASN',
     ]);
   });
 
   it('reads peerASN 0 as unset, as upstream does', () => {
-    expect(problemsOf({ peers: [peer('r1', { peerASN: 0 })] })).toEqual([
-      `${where}: spec.peerASN: missing; set peerASN to the router's AS number, or dynamicASN to internal or external to accept the AS number the router sends`,
+    expect(findingsOf({ peers: [peer('r1', { peerASN: 0 })] })).toEqual([
+      'field.required BGPPeer/metallb-system/r1 spec.peerASN',
     ]);
   });
 
   it('rejects a peer with both peerASN and dynamicASN', () => {
-    expect(problemsOf({ peers: [peer('r1', { dynamicASN: 'external' })] })).toEqual([
-      `${where}: spec.dynamicASN: peerASN and dynamicASN are both set; set only one of them`,
+    expect(findingsOf({ peers: [peer('r1', { dynamicASN: 'external' })] })).toEqual([
+      'peer.asnTwice BGPPeer/metallb-system/r1 spec.dynamicASN',
     ]);
   });
 
   it('reports an unknown dynamicASN once, from the schema', () => {
     const bad = peer('r1', { peerASN: undefined, dynamicASN: 'sometimes' as 'internal' });
-    expect(problemsOf({ peers: [bad] })).toEqual([
-      `${where}: spec.dynamicASN: must be one of "internal", "external", got "sometimes"`,
-    ]);
+    expect(findingsOf({ peers: [bad] })).toEqual(['schema.enum BGPPeer/metallb-system/r1 spec.dynamicASN']);
   });
 
   it('rejects ebgpMultiHop on an iBGP peer', () => {
-    expect(problemsOf({ peers: [peer('r1', { peerASN: 64512, ebgpMultiHop: true })] })).toEqual([
-      `${where}: spec.ebgpMultiHop: peerASN equals myASN (64512), so this is an iBGP session, which may span several hops already; remove ebgpMultiHop`,
+    expect(findingsOf({ peers: [peer('r1', { peerASN: 64512, ebgpMultiHop: true })] })).toEqual([
+      'peer.ibgpMultiHop BGPPeer/metallb-system/r1 spec.ebgpMultiHop',
     ]);
   });
 
@@ -70,32 +66,32 @@ describe('BGPPeer AS numbers', () => {
 
 describe('BGPPeer addresses', () => {
   it('rejects a peer with neither peerAddress nor interface', () => {
-    expect(problemsOf({ peers: [peer('r1', { peerAddress: undefined })] })).toEqual([
-      `${where}: spec.peerAddress: missing; set peerAddress to the router's IP address (such as 192.0.2.1 or 2001:db8::1), or interface for unnumbered BGP`,
+    expect(findingsOf({ peers: [peer('r1', { peerAddress: undefined })] })).toEqual([
+      'field.required BGPPeer/metallb-system/r1 spec.peerAddress',
     ]);
   });
 
   it('rejects a peer with both peerAddress and interface', () => {
-    expect(problemsOf({ peers: [peer('r1', { interface: 'eth1' })] })).toEqual([
-      `${where}: spec.interface: peerAddress and interface are both set; set peerAddress for a router at a known address, or interface for unnumbered BGP, not both`,
+    expect(findingsOf({ peers: [peer('r1', { interface: 'eth1' })] })).toEqual([
+      'peer.addressAndInterface BGPPeer/metallb-system/r1 spec.interface',
     ]);
   });
 
   it('rejects a peerAddress that is not an IP address', () => {
-    expect(problemsOf({ peers: [peer('r1', { peerAddress: 'router.example' })] })).toEqual([
-      `${where}: spec.peerAddress: "router.example" is not an IP address; use one such as 192.0.2.1 or 2001:db8::1`,
+    expect(findingsOf({ peers: [peer('r1', { peerAddress: 'router.example' })] })).toEqual([
+      'peer.invalidAddress BGPPeer/metallb-system/r1 spec.peerAddress',
     ]);
   });
 
   it('rejects a routerID that is not an IPv4 address', () => {
-    expect(problemsOf({ peers: [peer('r1', { routerID: '2001:db8::1' })] })).toEqual([
-      `${where}: spec.routerID: "2001:db8::1" is not an IPv4 address; a BGP router ID is 32 bits written as one, such as 192.0.2.10, even on IPv6 sessions`,
+    expect(findingsOf({ peers: [peer('r1', { routerID: '2001:db8::1' })] })).toEqual([
+      'peer.invalidRouterID BGPPeer/metallb-system/r1 spec.routerID',
     ]);
   });
 
   it('rejects a sourceAddress that is not an IP address', () => {
-    expect(problemsOf({ peers: [peer('r1', { sourceAddress: '192.0.2.300' })] })).toEqual([
-      `${where}: spec.sourceAddress: "192.0.2.300" is not an IP address; use an address of this node such as 192.0.2.1 or 2001:db8::1, or leave it unset`,
+    expect(findingsOf({ peers: [peer('r1', { sourceAddress: '192.0.2.300' })] })).toEqual([
+      'peer.invalidSourceAddress BGPPeer/metallb-system/r1 spec.sourceAddress',
     ]);
   });
 
@@ -131,26 +127,26 @@ describe('BGPPeer timers', () => {
     configOf({ peers: [peer('r1', spec)] }).peers.get('r1');
 
   it('rejects a hold time between 0 and 3s', () => {
-    expect(problemsOf({ peers: [peer('r1', { holdTime: '2s' })] })).toEqual([
-      `${where}: spec.holdTime: "2s" is too short: the hold time must be 0 (no keepalives) or at least 3s`,
+    expect(findingsOf({ peers: [peer('r1', { holdTime: '2s' })] })).toEqual([
+      'peer.holdTooShort BGPPeer/metallb-system/r1 spec.holdTime',
     ]);
   });
 
   it('rejects a keepalive whose derived hold time is too short', () => {
-    expect(problemsOf({ peers: [peer('r1', { keepaliveTime: '500ms' })] })).toEqual([
-      `${where}: spec.keepaliveTime: "500ms" implies a hold time of 1.5s (3 × keepaliveTime), but the hold time must be 0 or at least 3s; set keepaliveTime to at least 1s, or set holdTime too`,
+    expect(findingsOf({ peers: [peer('r1', { keepaliveTime: '500ms' })] })).toEqual([
+      'peer.holdTooShort BGPPeer/metallb-system/r1 spec.keepaliveTime',
     ]);
   });
 
   it('rejects a keepalive longer than the hold time', () => {
-    expect(problemsOf({ peers: [peer('r1', { holdTime: '30s', keepaliveTime: '1m' })] })).toEqual([
-      `${where}: spec.keepaliveTime: "1m" is longer than holdTime "30s"; keepalives must come at least once per hold time (a third of it is usual)`,
+    expect(findingsOf({ peers: [peer('r1', { holdTime: '30s', keepaliveTime: '1m' })] })).toEqual([
+      'peer.keepaliveAboveHold BGPPeer/metallb-system/r1 spec.keepaliveTime',
     ]);
   });
 
   it('rejects a negative keepalive', () => {
-    expect(problemsOf({ peers: [peer('r1', { holdTime: '90s', keepaliveTime: '-1s' })] })).toEqual([
-      `${where}: spec.keepaliveTime: "-1s" is negative; use a positive duration such as 30s`,
+    expect(findingsOf({ peers: [peer('r1', { holdTime: '90s', keepaliveTime: '-1s' })] })).toEqual([
+      'peer.negativeKeepalive BGPPeer/metallb-system/r1 spec.keepaliveTime',
     ]);
   });
 
@@ -187,15 +183,15 @@ describe('BGPPeer passwords', () => {
 
   it('rejects a password together with a passwordSecret', () => {
     const bad = peer('r1', { password: 'inline', passwordSecret: { name: 'bgp' } });
-    expect(problemsOf({ peers: [bad], secrets: [basicAuth('bgp', 'x')] })).toEqual([
-      `${where}: spec.passwordSecret: both password and passwordSecret are set; keep one of them (passwordSecret keeps the password out of the BGPPeer)`,
+    expect(findingsOf({ peers: [bad], secrets: [basicAuth('bgp', 'x')] })).toEqual([
+      'peer.passwordTwice BGPPeer/metallb-system/r1 spec.passwordSecret',
     ]);
   });
 
   it('reports a Secret that does not exist yet as transient', () => {
     const input = { peers: [peer('r1', { passwordSecret: { name: 'bgp' } })] };
-    expect(problemsOf(input)).toEqual([
-      `${where}: spec.passwordSecret.name: Secret "bgp" does not exist in "metallb-system"; create it with type kubernetes.io/basic-auth and the key password`,
+    expect(findingsOf(input)).toEqual([
+      'peer.secretMissing BGPPeer/metallb-system/r1 spec.passwordSecret.name',
     ]);
     expect(transientOf(input)).toEqual([true]);
   });
@@ -216,10 +212,8 @@ describe('BGPPeer passwords', () => {
 
   it('rejects a passwordSecret in another namespace', () => {
     expect(
-      problemsOf({ peers: [peer('r1', { passwordSecret: { name: 'bgp', namespace: 'default' } })] }),
-    ).toEqual([
-      `${where}: spec.passwordSecret.namespace: "default": MetalLB reads Secrets only from its own namespace "metallb-system"; move the Secret there and drop the namespace`,
-    ]);
+      findingsOf({ peers: [peer('r1', { passwordSecret: { name: 'bgp', namespace: 'default' } })] }),
+    ).toEqual(['peer.secretNamespace BGPPeer/metallb-system/r1 spec.passwordSecret.namespace']);
   });
 
   it('rejects a Secret of the wrong type', () => {
@@ -227,9 +221,7 @@ describe('BGPPeer passwords', () => {
       peers: [peer('r1', { passwordSecret: { name: 'bgp' } })],
       secrets: [secret('bgp', { type: 'Opaque', stringData: { password: 'x' } })],
     };
-    expect(problemsOf(input)).toEqual([
-      `${where}: spec.passwordSecret.name: Secret "bgp" has type "Opaque"; a BGP password Secret must have type kubernetes.io/basic-auth`,
-    ]);
+    expect(findingsOf(input)).toEqual(['peer.secretType BGPPeer/metallb-system/r1 spec.passwordSecret.name']);
     expect(transientOf(input)).toEqual([false]);
   });
 
@@ -238,8 +230,8 @@ describe('BGPPeer passwords', () => {
       peers: [peer('r1', { passwordSecret: { name: 'bgp' } })],
       secrets: [secret('bgp', { type: 'kubernetes.io/basic-auth', data: { username: 'eA==' } })],
     };
-    expect(problemsOf(input)).toEqual([
-      `${where}: spec.passwordSecret.name: Secret "bgp" has no password key; put the password under data.password (base64) or stringData.password`,
+    expect(findingsOf(input)).toEqual([
+      'peer.secretNoPassword BGPPeer/metallb-system/r1 spec.passwordSecret.name',
     ]);
   });
 
@@ -248,8 +240,8 @@ describe('BGPPeer passwords', () => {
       peers: [peer('r1', { passwordSecret: { name: 'bgp' } })],
       secrets: [secret('bgp', { type: 'kubernetes.io/basic-auth', data: { password: 'plain text!' } })],
     };
-    expect(problemsOf(input)).toEqual([
-      `${where}: spec.passwordSecret.name: data.password of Secret "bgp" is not valid base64; encode it, or put the plain text under stringData.password`,
+    expect(findingsOf(input)).toEqual([
+      'peer.secretBase64 BGPPeer/metallb-system/r1 spec.passwordSecret.name',
     ]);
   });
 
@@ -293,19 +285,17 @@ describe('BGPPeer passwords', () => {
 describe('BGPPeer references', () => {
   it('reports a BFDProfile that does not exist yet as transient', () => {
     const input = { peers: [peer('r1', { bfdProfile: 'fast' })] };
-    expect(problemsOf(input)).toEqual([
-      `${where}: spec.bfdProfile: BFDProfile "fast" does not exist in "metallb-system"; create it, or remove bfdProfile to run the session without BFD`,
-    ]);
+    expect(findingsOf(input)).toEqual(['peer.bfdProfileMissing BGPPeer/metallb-system/r1 spec.bfdProfile']);
     expect(transientOf(input)).toEqual([true]);
   });
 
   it('reports an invalid BFDProfile on the profile, not as missing on the peer', () => {
     expect(
-      problemsOf({
+      findingsOf({
         peers: [peer('r1', { bfdProfile: 'fast' })],
         bfdProfiles: [bfd('fast', { detectMultiplier: 1 })],
       }),
-    ).toEqual(['BFDProfile/metallb-system/fast: spec.detectMultiplier: must be between 2 and 255, got 1']);
+    ).toEqual(['schema.range BFDProfile/metallb-system/fast spec.detectMultiplier']);
   });
 
   it('accepts a peer whose BFDProfile exists', () => {
@@ -316,8 +306,8 @@ describe('BGPPeer references', () => {
   it('warns that disableMP is deprecated without rejecting the peer', () => {
     const input = { peers: [peer('r1', { disableMP: true })] };
     expect(problemsOf(input)).toEqual([]);
-    expect(warningsOf(input)).toEqual([
-      `${where}: spec.disableMP: deprecated and without effect: each address family already has its own session unless dualStackAddressFamily is set; remove it`,
+    expect(warningFindingsOf(input)).toEqual([
+      'peer.disableMPDeprecated BGPPeer/metallb-system/r1 spec.disableMP',
     ]);
   });
 
@@ -351,8 +341,8 @@ describe('peer names and passwords FRR must accept', () => {
     const withVrf = (vrf: string) => ({
       peers: [peer('r1', { myASN: 64512, peerASN: 64513, peerAddress: '192.0.2.1', vrf })],
     });
-    expect(problemsOf(withVrf('a-very-long-vrf-name'))).toEqual([
-      `${where}: spec.vrf: "a-very-long-vrf-name" is not a valid Linux VRF name; use at most 15 characters without blanks or slashes`,
+    expect(findingsOf(withVrf('a-very-long-vrf-name'))).toEqual([
+      'peer.invalidLinkName BGPPeer/metallb-system/r1 spec.vrf',
     ]);
     expect(problemsOf(withVrf('red'))).toEqual([]);
   });

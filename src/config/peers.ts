@@ -42,12 +42,17 @@ function parseRemoteAS(source: SourceObject, myASN: number | undefined): RemoteA
   const peerASN = readInteger(spec, 'peerASN') || undefined; // 0 means unset, as upstream reads it
   const dynamicASN = readNonEmptyString(spec, 'dynamicASN');
   if (peerASN !== undefined && dynamicASN !== undefined) {
-    report.problem('spec.dynamicASN', 'peerASN and dynamicASN are both set; set only one of them');
+    report.problem(
+      'peer.asnTwice',
+      'spec.dynamicASN',
+      'peerASN and dynamicASN are both set; set only one of them',
+    );
     return undefined;
   }
   if (dynamicASN !== undefined) {
     if (dynamicASN !== 'internal' && dynamicASN !== 'external') {
       report.problem(
+        'peer.dynamicASNInvalid',
         'spec.dynamicASN',
         `${quote(dynamicASN)} is not valid; use internal (iBGP) or external (eBGP)`,
       );
@@ -57,6 +62,7 @@ function parseRemoteAS(source: SourceObject, myASN: number | undefined): RemoteA
   }
   if (peerASN === undefined) {
     report.problem(
+      'field.required',
       'spec.peerASN',
       "missing; set peerASN to the router's AS number, or dynamicASN to internal or external to accept the AS number the router sends",
     );
@@ -64,6 +70,7 @@ function parseRemoteAS(source: SourceObject, myASN: number | undefined): RemoteA
   }
   if (peerASN === myASN && readBoolean(spec, 'ebgpMultiHop') === true) {
     report.problem(
+      'peer.ibgpMultiHop',
       'spec.ebgpMultiHop',
       `peerASN equals myASN (${peerASN}), so this is an iBGP session, which may span several hops already; remove ebgpMultiHop`,
     );
@@ -87,6 +94,7 @@ function checkLinuxName(source: SourceObject, field: 'interface' | 'vrf'): void 
   if (name === undefined) return;
   if (name.length > 15 || !/^[^\s/]+$/.test(name)) {
     source.report.problem(
+      'peer.invalidLinkName',
       `spec.${field}`,
       `${quote(name)} is not a valid Linux ${field === 'vrf' ? 'VRF' : 'interface'} name; use at most 15 characters without blanks or slashes`,
     );
@@ -99,6 +107,7 @@ function parseTarget(source: SourceObject): PeerTarget | undefined {
   const interfaceName = readNonEmptyString(spec, 'interface');
   if (addressText !== undefined && interfaceName !== undefined) {
     report.problem(
+      'peer.addressAndInterface',
       'spec.interface',
       'peerAddress and interface are both set; set peerAddress for a router at a known address, or interface for unnumbered BGP, not both',
     );
@@ -107,6 +116,7 @@ function parseTarget(source: SourceObject): PeerTarget | undefined {
   if (interfaceName !== undefined) return { kind: 'interface', interface: interfaceName };
   if (addressText === undefined) {
     report.problem(
+      'field.required',
       'spec.peerAddress',
       `missing; set peerAddress to the router's IP address (${addressExample}), or interface for unnumbered BGP`,
     );
@@ -115,6 +125,7 @@ function parseTarget(source: SourceObject): PeerTarget | undefined {
   const address = parseAddress(addressText);
   if (!address) {
     report.problem(
+      'peer.invalidAddress',
       'spec.peerAddress',
       `${quote(addressText)} is not an IP address; use one ${addressExample}`,
     );
@@ -133,6 +144,7 @@ function parseOptionalAddress(
   if (field === 'routerID') {
     if (!address || address.family !== 4) {
       source.report.problem(
+        'peer.invalidRouterID',
         'spec.routerID',
         `${quote(text)} is not an IPv4 address; a BGP router ID is 32 bits written as one, such as 192.0.2.10, even on IPv6 sessions`,
       );
@@ -142,6 +154,7 @@ function parseOptionalAddress(
   }
   if (!address) {
     source.report.problem(
+      'peer.invalidSourceAddress',
       'spec.sourceAddress',
       `${quote(text)} is not an IP address; use an address of this node ${addressExample}, or leave it unset`,
     );
@@ -153,9 +166,13 @@ export function parsePeer(source: SourceObject, context: PeerContext): ParsedPee
   const { spec, report } = source;
   const myASN = readInteger(spec, 'myASN');
   if (myASN === 0)
-    report.problem('spec.myASN', `0 is not an AS number; set the AS number the speakers use: ${asnHint}`);
+    report.problem(
+      'peer.asnZero',
+      'spec.myASN',
+      `0 is not an AS number; set the AS number the speakers use: ${asnHint}`,
+    );
   else if (myASN === undefined)
-    report.problem('spec.myASN', `missing; set the AS number the speakers use: ${asnHint}`);
+    report.problem('field.required', 'spec.myASN', `missing; set the AS number the speakers use: ${asnHint}`);
   const remoteAS = parseRemoteAS(source, myASN);
   const target = parseTarget(source);
   const sourceAddress = parseOptionalAddress(source, 'sourceAddress');
@@ -168,6 +185,7 @@ export function parsePeer(source: SourceObject, context: PeerContext): ParsedPee
     resolved.password && passwordProblem(resolved.password.reveal()) ? undefined : resolved.password;
   if (resolved.password && !password) {
     report.problem(
+      'peer.invalidPassword',
       resolved.secretName ? 'spec.passwordSecret.name' : 'spec.password',
       `the password ${passwordProblem(resolved.password.reveal()) ?? ''}; use 1 to 80 printable ASCII characters without spaces`,
     );
@@ -179,6 +197,7 @@ export function parsePeer(source: SourceObject, context: PeerContext): ParsedPee
   const bfdProfile = readNonEmptyString(spec, 'bfdProfile');
   if (bfdProfile !== undefined && !context.bfdProfileNames.has(bfdProfile)) {
     report.problem(
+      'peer.bfdProfileMissing',
       'spec.bfdProfile',
       `BFDProfile ${quote(bfdProfile)} does not exist in ${quote(context.metallbNamespace)}; create it, or remove bfdProfile to run the session without BFD`,
       { transient: true },
@@ -186,6 +205,7 @@ export function parsePeer(source: SourceObject, context: PeerContext): ParsedPee
   }
   if (readBoolean(spec, 'disableMP') === true) {
     report.warning(
+      'peer.disableMPDeprecated',
       'spec.disableMP',
       'deprecated and without effect: each address family already has its own session unless dualStackAddressFamily is set; remove it',
     );

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatCidr } from '../net/ip.js';
 import { everything } from './selectors.js';
-import { configOf, namespace, pool, problemsOf } from './test-fixtures.js';
+import { configOf, findingsOf, problemsOf } from '../../test/support/config.js';
+import { namespace } from '../../test/support/kube-objects.js';
+import { pool } from '../../test/support/metallb-objects.js';
 
 const where = 'IPAddressPool/metallb-system';
 
@@ -13,44 +15,44 @@ describe('IPAddressPool addresses', () => {
   });
 
   it('rejects an IPv4 CIDR with a prefix longer than 32', () => {
-    expect(problemsOf({ pools: [pool('a', { addresses: ['192.0.2.0/33'] })] })).toEqual([
-      `${where}/a: spec.addresses[0]: invalid CIDR "192.0.2.0/33": expected an address and prefix length such as 192.0.2.0/24 or 2001:db8::/64`,
+    expect(findingsOf({ pools: [pool('a', { addresses: ['192.0.2.0/33'] })] })).toEqual([
+      'pool.invalidAddress IPAddressPool/metallb-system/a spec.addresses[0]',
     ]);
   });
 
   it('rejects an IPv6 CIDR with a malformed address', () => {
-    expect(problemsOf({ pools: [pool('a', { addresses: ['192.0.2.0/24', '2001:db8:::/64'] })] })).toEqual([
-      `${where}/a: spec.addresses[1]: invalid CIDR "2001:db8:::/64": expected an address and prefix length such as 192.0.2.0/24 or 2001:db8::/64`,
+    expect(findingsOf({ pools: [pool('a', { addresses: ['192.0.2.0/24', '2001:db8:::/64'] })] })).toEqual([
+      'pool.invalidAddress IPAddressPool/metallb-system/a spec.addresses[1]',
     ]);
   });
 
   it('rejects a range whose start is after its end', () => {
-    expect(problemsOf({ pools: [pool('a', { addresses: ['198.51.100.20-198.51.100.10'] })] })).toEqual([
-      `${where}/a: spec.addresses[0]: invalid IP range "198.51.100.20-198.51.100.10": start 198.51.100.20 is after end 198.51.100.10; write the lower address first`,
+    expect(findingsOf({ pools: [pool('a', { addresses: ['198.51.100.20-198.51.100.10'] })] })).toEqual([
+      'pool.invalidAddress IPAddressPool/metallb-system/a spec.addresses[0]',
     ]);
   });
 
   it('rejects a reversed IPv6 range', () => {
-    expect(problemsOf({ pools: [pool('a', { addresses: ['2001:db8::9-2001:db8::1'] })] })).toEqual([
-      `${where}/a: spec.addresses[0]: invalid IP range "2001:db8::9-2001:db8::1": start 2001:db8::9 is after end 2001:db8::1; write the lower address first`,
+    expect(findingsOf({ pools: [pool('a', { addresses: ['2001:db8::9-2001:db8::1'] })] })).toEqual([
+      'pool.invalidAddress IPAddressPool/metallb-system/a spec.addresses[0]',
     ]);
   });
 
   it('rejects a range whose start is not an address', () => {
-    expect(problemsOf({ pools: [pool('a', { addresses: ['198.51.100.x-198.51.100.10'] })] })).toEqual([
-      `${where}/a: spec.addresses[0]: invalid IP range "198.51.100.x-198.51.100.10": start "198.51.100.x" is not an IP address; each entry is a CIDR (192.0.2.0/24), a single address as /32 or /128 (192.0.2.7/32), or a range (192.0.2.10-192.0.2.20)`,
+    expect(findingsOf({ pools: [pool('a', { addresses: ['198.51.100.x-198.51.100.10'] })] })).toEqual([
+      'pool.invalidAddress IPAddressPool/metallb-system/a spec.addresses[0]',
     ]);
   });
 
   it('rejects a range mixing IPv4 and IPv6', () => {
-    expect(problemsOf({ pools: [pool('a', { addresses: ['198.51.100.1-2001:db8::1'] })] })).toEqual([
-      `${where}/a: spec.addresses[0]: invalid IP range "198.51.100.1-2001:db8::1": start and end are of different IP families; each entry is a CIDR (192.0.2.0/24), a single address as /32 or /128 (192.0.2.7/32), or a range (192.0.2.10-192.0.2.20)`,
+    expect(findingsOf({ pools: [pool('a', { addresses: ['198.51.100.1-2001:db8::1'] })] })).toEqual([
+      'pool.invalidAddress IPAddressPool/metallb-system/a spec.addresses[0]',
     ]);
   });
 
   it('rejects a bare address, which needs /32 or /128', () => {
-    expect(problemsOf({ pools: [pool('a', { addresses: ['192.0.2.7'] })] })).toEqual([
-      `${where}/a: spec.addresses[0]: invalid address "192.0.2.7": expected a CIDR (192.0.2.0/24) or a range (192.0.2.10-192.0.2.20)`,
+    expect(findingsOf({ pools: [pool('a', { addresses: ['192.0.2.7'] })] })).toEqual([
+      'pool.invalidAddress IPAddressPool/metallb-system/a spec.addresses[0]',
     ]);
   });
 
@@ -59,8 +61,8 @@ describe('IPAddressPool addresses', () => {
       pool('other', { addresses: ['192.0.2.0/24'] }),
       pool('mine', { addresses: ['192.0.2.0/25'] }),
     ];
-    expect(problemsOf({ pools })).toEqual([
-      `${where}/mine: spec.addresses[0]: CIDR 192.0.2.0/25 overlaps 192.0.2.0/24 of IPAddressPool "other" (spec.addresses[0]); pools must not share addresses`,
+    expect(findingsOf({ pools })).toEqual([
+      'pool.overlap IPAddressPool/metallb-system/mine spec.addresses[0]',
     ]);
   });
 
@@ -69,8 +71,8 @@ describe('IPAddressPool addresses', () => {
       pool('first', { addresses: ['192.0.2.128/25'] }),
       pool('second', { addresses: ['192.0.2.0/24'] }),
     ];
-    expect(problemsOf({ pools })).toEqual([
-      `${where}/second: spec.addresses[0]: CIDR 192.0.2.0/24 overlaps 192.0.2.128/25 of IPAddressPool "first" (spec.addresses[0]); pools must not share addresses`,
+    expect(findingsOf({ pools })).toEqual([
+      'pool.overlap IPAddressPool/metallb-system/second spec.addresses[0]',
     ]);
   });
 
@@ -79,8 +81,8 @@ describe('IPAddressPool addresses', () => {
       pool('other', { addresses: ['198.51.100.0/28'] }),
       pool('mine', { addresses: ['198.51.100.15-198.51.100.20'] }),
     ];
-    expect(problemsOf({ pools })).toEqual([
-      `${where}/mine: spec.addresses[0]: range 198.51.100.15-198.51.100.20 overlaps 198.51.100.0/28 of IPAddressPool "other" (spec.addresses[0]); pools must not share addresses`,
+    expect(findingsOf({ pools })).toEqual([
+      'pool.overlap IPAddressPool/metallb-system/mine spec.addresses[0]',
     ]);
   });
 
@@ -89,29 +91,27 @@ describe('IPAddressPool addresses', () => {
       pool('other', { addresses: ['2001:db8:1::/64'] }),
       pool('mine', { addresses: ['2001:db8:1::10/124'] }),
     ];
-    expect(problemsOf({ pools })).toEqual([
-      `${where}/mine: spec.addresses[0]: CIDR 2001:db8:1::10/124 overlaps 2001:db8:1::/64 of IPAddressPool "other" (spec.addresses[0]); pools must not share addresses`,
+    expect(findingsOf({ pools })).toEqual([
+      'pool.overlap IPAddressPool/metallb-system/mine spec.addresses[0]',
     ]);
   });
 
   it('rejects two overlapping entries within one pool', () => {
     expect(
-      problemsOf({ pools: [pool('a', { addresses: ['203.0.113.0/24', '203.0.113.10-203.0.113.20'] })] }),
-    ).toEqual([
-      `${where}/a: spec.addresses[1]: range 203.0.113.10-203.0.113.20 overlaps 203.0.113.0/24 at spec.addresses[0]; list each address once`,
-    ]);
+      findingsOf({ pools: [pool('a', { addresses: ['203.0.113.0/24', '203.0.113.10-203.0.113.20'] })] }),
+    ).toEqual(['pool.duplicateEntry IPAddressPool/metallb-system/a spec.addresses[1]']);
   });
 
   it('rejects the same entry listed twice in one pool', () => {
-    expect(problemsOf({ pools: [pool('a', { addresses: ['203.0.113.0/28', '203.0.113.0/28'] })] })).toEqual([
-      `${where}/a: spec.addresses[1]: CIDR 203.0.113.0/28 covers the same addresses as 203.0.113.0/28 at spec.addresses[0]; list each address once`,
+    expect(findingsOf({ pools: [pool('a', { addresses: ['203.0.113.0/28', '203.0.113.0/28'] })] })).toEqual([
+      'pool.duplicateEntry IPAddressPool/metallb-system/a spec.addresses[1]',
     ]);
   });
 
   it('rejects a second pool with the same name', () => {
     const pools = [pool('a', { addresses: ['192.0.2.0/28'] }), pool('a', { addresses: ['198.51.100.0/28'] })];
-    expect(problemsOf({ pools })).toEqual([
-      `${where}/a: metadata.name: another IPAddressPool is also named "a"; names are unique per kind, so rename or merge one of them`,
+    expect(findingsOf({ pools })).toEqual([
+      'object.duplicateName IPAddressPool/metallb-system/a metadata.name',
     ]);
   });
 
@@ -188,8 +188,8 @@ describe('IPAddressPool defaults and serviceAllocation', () => {
     const pools = [
       pool('a', { addresses: ['192.0.2.0/28'], serviceAllocation: { namespaces: ['web', 'db', 'web'] } }),
     ];
-    expect(problemsOf({ pools })).toEqual([
-      `${where}/a: spec.serviceAllocation.namespaces[2]: namespace "web" is already listed at namespaces[0]; list each namespace once`,
+    expect(findingsOf({ pools })).toEqual([
+      'list.duplicate IPAddressPool/metallb-system/a spec.serviceAllocation.namespaces[2]',
     ]);
   });
 
@@ -205,8 +205,8 @@ describe('IPAddressPool defaults and serviceAllocation', () => {
         },
       }),
     ];
-    expect(problemsOf({ pools })).toEqual([
-      `${where}/a: spec.serviceAllocation.serviceSelectors[1]: selects the same as serviceSelectors[0]; list each selector once`,
+    expect(findingsOf({ pools })).toEqual([
+      'selector.duplicate IPAddressPool/metallb-system/a spec.serviceAllocation.serviceSelectors[1]',
     ]);
   });
 
@@ -219,8 +219,8 @@ describe('IPAddressPool defaults and serviceAllocation', () => {
         },
       }),
     ];
-    expect(problemsOf({ pools })).toEqual([
-      `${where}/a: spec.serviceAllocation.namespaceSelectors[1]: selects the same as namespaceSelectors[0]; list each selector once`,
+    expect(findingsOf({ pools })).toEqual([
+      'selector.duplicate IPAddressPool/metallb-system/a spec.serviceAllocation.namespaceSelectors[1]',
     ]);
   });
 

@@ -53,13 +53,17 @@ export function parsePool(source: SourceObject, namespaces: readonly KnownObject
   const { spec, report } = source;
   const addresses = readList(spec, 'addresses');
   if (addresses.length === 0) {
-    report.problem('spec.addresses', `the pool has no addresses; list at least one entry: ${addressHint}`);
+    report.problem(
+      'pool.empty',
+      'spec.addresses',
+      `the pool has no addresses; list at least one entry: ${addressHint}`,
+    );
   }
   const entries: IndexedEntry[] = [];
   for (const { index, value } of stringEntries(addresses)) {
     const parsed = parsePoolEntry(value);
     if (!parsed.ok) {
-      report.problem(`spec.addresses[${index}]`, entryMessage(parsed.reason));
+      report.problem('pool.invalidAddress', `spec.addresses[${index}]`, entryMessage(parsed.reason));
       continue;
     }
     // A CIDR entry is its own summary; only ranges need splitting into blocks.
@@ -100,6 +104,7 @@ function parseServiceAllocation(
     const first = seen.get(value);
     if (first !== undefined) {
       source.report.problem(
+        'list.duplicate',
         `${base}.namespaces[${index}]`,
         `namespace ${quote(value)} is already listed at namespaces[${first}]; list each namespace once`,
       );

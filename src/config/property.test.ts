@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { formatProblem } from '../api/problem.js';
 import { buildConfig, type ConfigInput } from './index.js';
-import { pool } from './test-fixtures.js';
+import { pool } from '../../test/support/metallb-objects.js';
 
 /** Values of every JavaScript shape, including ones JSON cannot produce (a caller may hand us anything). */
 const hostile = fc.anything({

@@ -1,12 +1,12 @@
 /** Collects problems and warnings as the rules find them, each tied to the object and field it is about. */
-import type { ObjectRef, Problem } from '../api/problem.js';
+import type { ObjectRef, Problem, ProblemCode } from '../api/problem.js';
 
 export interface Reporter {
   readonly object: ObjectRef;
   /** Something that makes the configuration unusable; transient when it may resolve itself later. */
-  problem(field: string, message: string, options?: { transient?: boolean }): void;
+  problem(code: ProblemCode, field: string, message: string, options?: { transient?: boolean }): void;
   /** Something worth telling the user that does not stop the configuration from working. */
-  warning(field: string, message: string): void;
+  warning(code: ProblemCode, field: string, message: string): void;
 }
 
 export class ProblemLog {
@@ -16,13 +16,15 @@ export class ProblemLog {
   reporter(object: ObjectRef): Reporter {
     return {
       object,
-      problem: (field, message, options) => {
+      problem: (code, field, message, options) => {
         this.problems.push(
-          options?.transient ? { object, field, message, transient: true } : { object, field, message },
+          options?.transient
+            ? { code, object, field, message, transient: true }
+            : { code, object, field, message },
         );
       },
-      warning: (field, message) => {
-        this.warnings.push({ object, field, message });
+      warning: (code, field, message) => {
+        this.warnings.push({ code, object, field, message });
       },
     };
   }

@@ -1,7 +1,9 @@
 /**
- * Kubernetes label selectors: parsing with the hygiene rules upstream applies to every selector list
- * (valid keys, values and operators; no duplicate values, requirements or selectors), matching against
- * labels, and deciding whether two selector lists can ever pick the same object.
+ * Kubernetes label selectors (metav1.LabelSelector), the one engine of the project: parsing with the hygiene
+ * rules upstream applies to every selector list (valid keys, values and operators; no duplicate values,
+ * requirements or selectors), matching against labels, kubectl's notation for messages, and deciding whether
+ * two selector lists can ever pick the same object. Matching takes structural types, so parsed selectors,
+ * the generated MetalLB types and @kubernetes/client-node's V1LabelSelector all fit.
  */
 import { joinPath } from '../api/problem.js';
 import { asRecord, quote, readList, readRecord, readString, type Fields } from './read.js';
@@ -24,7 +26,21 @@ export interface Selector {
   readonly matchExpressions: readonly Requirement[];
 }
 
+/** The labels of an object (metadata.labels), or any other string→string map such as spec.selector. */
 export type Labels = Readonly<Record<string, string>>;
+
+/** A requirement as any caller has it; an operator outside the four known ones matches nothing. */
+export interface LabelSelectorRequirementLike {
+  readonly key: string;
+  readonly operator: string;
+  readonly values?: readonly string[] | undefined;
+}
+
+/** A selector as any caller has it: matchLabels and matchExpressions, ANDed together. */
+export interface LabelSelectorLike {
+  readonly matchLabels?: Labels | undefined;
+  readonly matchExpressions?: readonly LabelSelectorRequirementLike[] | undefined;
+}
 
 /** The selector that matches everything. */
 export const everything: Selector = { matchExpressions: [] };
@@ -89,7 +105,7 @@ export function parseSelector(value: unknown, field: string, report: Reporter): 
     }
     const error = labelKeyError(key) ?? labelValueError(labelValue);
     if (error) {
-      report.problem(path, error);
+      report.problem('selector.invalidLabel', path, error);
       usable = false;
       continue;
     }
@@ -106,7 +122,11 @@ export function parseSelector(value: unknown, field: string, report: Reporter): 
     const key = requirementKey(requirement);
     const first = seenExpressions.get(key);
     if (first !== undefined) {
-      report.problem(path, `repeats matchExpressions[${first}]; list each requirement once`);
+      report.problem(
+        'selector.duplicate',
+        path,
+        `repeats matchExpressions[${first}]; list each requirement once`,
+      );
       usable = false;
       return;
     }
@@ -127,18 +147,23 @@ function parseRequirement(
   if (key === undefined || operator === undefined) {
     // Missing or mistyped: the schema check reports it; say so here only when the schema cannot.
     if (key === undefined && !Object.hasOwn(record, 'key'))
-      report.problem(joinPath(path, 'key'), 'required: the label key to test');
+      report.problem('field.required', joinPath(path, 'key'), 'required: the label key to test');
     if (operator === undefined && !Object.hasOwn(record, 'operator'))
-      report.problem(joinPath(path, 'operator'), 'required: one of In, NotIn, Exists or DoesNotExist');
+      report.problem(
+        'field.required',
+        joinPath(path, 'operator'),
+        'required: one of In, NotIn, Exists or DoesNotExist',
+      );
     return undefined;
   }
   const keyError = labelKeyError(key);
   if (keyError) {
-    report.problem(joinPath(path, 'key'), keyError);
+    report.problem('selector.invalidLabel', joinPath(path, 'key'), keyError);
     return undefined;
   }
   if (!(operators as readonly string[]).includes(operator)) {
     report.problem(
+      'selector.invalidOperator',
       joinPath(path, 'operator'),
       `${quote(operator)} is not an operator; use one of In, NotIn, Exists or DoesNotExist (case matters)`,
     );
@@ -148,11 +173,15 @@ function parseRequirement(
   const valuesPath = joinPath(path, 'values');
   const needsValues = operator === 'In' || operator === 'NotIn';
   if (needsValues && rawValues.length === 0) {
-    report.problem(valuesPath, `operator ${operator} needs at least one value`);
+    report.problem('selector.valuesRequired', valuesPath, `operator ${operator} needs at least one value`);
     return undefined;
   }
   if (!needsValues && rawValues.length > 0) {
-    report.problem(valuesPath, `operator ${operator} takes no values; remove them, or use In or NotIn`);
+    report.problem(
+      'selector.valuesNotAllowed',
+      valuesPath,
+      `operator ${operator} takes no values; remove them, or use In or NotIn`,
+    );
     return undefined;
   }
   let usable = true;
@@ -164,13 +193,14 @@ function parseRequirement(
     }
     const error = labelValueError(value);
     if (error) {
-      report.problem(`${valuesPath}[${index}]`, error);
+      report.problem('selector.invalidLabel', `${valuesPath}[${index}]`, error);
       usable = false;
       return;
     }
     const first = seen.get(value);
     if (first !== undefined) {
       report.problem(
+        'list.duplicate',
         `${valuesPath}[${index}]`,
         `${quote(value)} is already listed at values[${first}]; list each value once`,
       );
@@ -206,7 +236,11 @@ export function parseSelectorList(
     const first = seen.get(key);
     if (first !== undefined) {
       const listName = field.slice(field.lastIndexOf('.') + 1);
-      report.problem(path, `selects the same as ${listName}[${first}]; list each selector once`);
+      report.problem(
+        'selector.duplicate',
+        path,
+        `selects the same as ${listName}[${first}]; list each selector once`,
+      );
       complete = false;
       return;
     }
@@ -216,33 +250,80 @@ export function parseSelectorList(
   return { selectors, complete };
 }
 
-function requirementHolds(requirement: Requirement, labels: Labels): boolean {
+function requirementHolds(requirement: LabelSelectorRequirementLike, labels: Labels): boolean {
   const present = Object.hasOwn(labels, requirement.key);
   const value = present ? labels[requirement.key] : undefined;
+  const values = requirement.values ?? [];
   switch (requirement.operator) {
     case 'In':
-      return value !== undefined && requirement.values.includes(value);
+      return value !== undefined && values.includes(value);
     case 'NotIn':
-      return value === undefined || !requirement.values.includes(value);
+      // As in Kubernetes: an object without the key is "not in" any set.
+      return value === undefined || !values.includes(value);
     case 'Exists':
       return present;
     case 'DoesNotExist':
       return !present;
+    default:
+      // An operator the API server would have refused: matching nothing is the safe reading.
+      return false;
   }
 }
 
-export function selectorMatches(selector: Selector, labels: Labels): boolean {
-  return selector.matchExpressions.every((requirement) => requirementHolds(requirement, labels));
+/** Whether the labels satisfy the selector. An empty selector matches every object. */
+export function selectorMatches(selector: LabelSelectorLike, labels: Labels): boolean {
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (!Object.hasOwn(labels, key) || labels[key] !== value) return false;
+  }
+  return (selector.matchExpressions ?? []).every((requirement) => requirementHolds(requirement, labels));
 }
 
 /** For fields where an empty list means "everything" (nodeSelectors, serviceSelectors, ...). */
-export function selectsAll(selectors: readonly Selector[], labels: Labels): boolean {
-  return selectors.length === 0 || selectors.some((selector) => selectorMatches(selector, labels));
+export function selectsAll(selectors: readonly LabelSelectorLike[], labels: Labels): boolean {
+  return selectors.length === 0 || selectsAny(selectors, labels);
 }
 
-/** For fields where an empty list means "nothing" (ipAddressPoolSelectors when names are also given). */
-export function selectsAny(selectors: readonly Selector[], labels: Labels): boolean {
+/**
+ * For fields where an empty list means "nothing" (ipAddressPoolSelectors when names are also given,
+ * serviceAllocation selectors once the allocation is restricted): any selector of the list matches.
+ */
+export function selectsAny(selectors: readonly LabelSelectorLike[], labels: Labels): boolean {
   return selectors.some((selector) => selectorMatches(selector, labels));
+}
+
+/** kubectl's notation (`app=web,tier in (a,b),!legacy`), for messages; `<everything>` when empty. */
+export function formatSelector(selector: LabelSelectorLike): string {
+  const parts: string[] = Object.entries(selector.matchLabels ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => `${key}=${value}`);
+  for (const requirement of selector.matchExpressions ?? []) {
+    const values = [...(requirement.values ?? [])].sort().join(',');
+    switch (requirement.operator) {
+      case 'In':
+        parts.push(`${requirement.key} in (${values})`);
+        break;
+      case 'NotIn':
+        parts.push(`${requirement.key} notin (${values})`);
+        break;
+      case 'Exists':
+        parts.push(requirement.key);
+        break;
+      case 'DoesNotExist':
+        parts.push(`!${requirement.key}`);
+        break;
+      default:
+        parts.push(`${requirement.key} ${requirement.operator} (${values})`);
+    }
+  }
+  return parts.length === 0 ? '<everything>' : parts.join(',');
+}
+
+/** A label set in a canonical form (`a=1,b=2`, keys sorted), so equal sets compare equal as strings. */
+export function formatLabels(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((key) => `${key}=${labels[key] as string}`)
+    .join(',');
 }
 
 /** Whether one set of labels can satisfy both selectors: false only when they provably contradict. */

@@ -82,6 +82,7 @@ export function deriveTimers(
   if (hold === undefined && keepalive === undefined) return undefined;
   if (keepalive !== undefined && keepalive < 0) {
     report.problem(
+      'peer.negativeKeepalive',
       'spec.keepaliveTime',
       `${quote(keepaliveText as string)} is negative; use a positive duration such as 30s`,
     );
@@ -93,11 +94,13 @@ export function deriveTimers(
   if (roundedHold !== 0 && roundedHold < 3) {
     if (hold !== undefined) {
       report.problem(
+        'peer.holdTooShort',
         'spec.holdTime',
         `${quote(holdText as string)} is too short: the hold time must be 0 (no keepalives) or at least 3s`,
       );
     } else {
       report.problem(
+        'peer.holdTooShort',
         'spec.keepaliveTime',
         `${quote(keepaliveText as string)} implies a hold time of ${formatDuration(holdNanos)} (3 × keepaliveTime), but the hold time must be 0 or at least 3s; set keepaliveTime to at least 1s, or set holdTime too`,
       );
@@ -110,6 +113,7 @@ export function deriveTimers(
         ? `holdTime ${quote(holdText as string)}`
         : `the derived hold time ${formatDuration(holdNanos)}`;
     report.problem(
+      'peer.keepaliveAboveHold',
       'spec.keepaliveTime',
       `${quote(keepaliveText as string)} is longer than ${holdSource}; keepalives must come at least once per hold time (a third of it is usual)`,
     );

@@ -15,6 +15,7 @@ import type { V1Namespace, V1Service } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { IPAddressPool } from '../api/types.generated.js';
 import { formatProblem, type Problem } from '../api/problem.js';
+import type { Labels } from '../config/selectors.js';
 import { Controller, generationChanged } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { ObjectCache } from '../runtime/informer.js';
@@ -60,7 +61,7 @@ const poolStatusDelayMs = 250;
 /** The served LoadBalancer services that have addresses in their status: the state to rebuild from. */
 export function existingAssignments(
   services: readonly V1Service[],
-  namespaceLabels: (namespace: string) => Readonly<Record<string, string>>,
+  namespaceLabels: (namespace: string) => Labels,
   loadBalancerClass: string | undefined,
 ): ExistingAssignment[] {
   const existing: ExistingAssignment[] = [];
@@ -118,7 +119,7 @@ export class AllocationSession {
     await Promise.all([this.serviceController?.stop(), this.poolStatusController?.stop()]);
   }
 
-  private namespaceLabels = (namespace: string): Readonly<Record<string, string>> =>
+  private namespaceLabels = (namespace: string): Labels =>
     this.options.namespaces.get(namespace)?.metadata?.labels ?? {};
 
   private async reloadPools(): Promise<void> {
@@ -273,10 +274,7 @@ export class AllocationSession {
   }
 }
 
-function sameLabels(
-  a: Readonly<Record<string, string>> | undefined,
-  b: Readonly<Record<string, string>> | undefined,
-): boolean {
+function sameLabels(a: Labels | undefined, b: Labels | undefined): boolean {
   const left = Object.entries(a ?? {});
   return left.length === Object.keys(b ?? {}).length && left.every(([key, value]) => b?.[key] === value);
 }

@@ -1,13 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { Allocator } from './allocator/index.js';
-import { pool, service } from './allocator/test-fixtures.js';
+import { allocatorPool, allocatorService } from '../../test/support/allocator.js';
 import { ControllerMetrics } from './metrics.js';
 import { poolStatusUpdate } from './pool-status.js';
 
 describe('IPAddressPool.status', () => {
-  const allocator = new Allocator([pool('dual', ['192.0.2.0/30', '2001:db8::/64'], { avoidBuggyIPs: true })]);
-  allocator.allocate(service('web'));
+  const allocator = new Allocator([
+    allocatorPool('dual', ['192.0.2.0/30', '2001:db8::/64'], { avoidBuggyIPs: true }),
+  ]);
+  allocator.allocate(allocatorService('web'));
   const stats = allocator.poolStats('dual');
   if (!stats) throw new Error('no stats');
 
@@ -31,8 +33,11 @@ describe('the allocator metrics', () => {
   it('show per-pool totals and use at scrape time, and drop a pool that is gone', async () => {
     const registry = new Registry();
     const metrics = new ControllerMetrics(registry);
-    const allocator = new Allocator([pool('a', ['192.0.2.0/29']), pool('b', ['198.51.100.0/30'])]);
-    allocator.allocate(service('web'));
+    const allocator = new Allocator([
+      allocatorPool('a', ['192.0.2.0/29']),
+      allocatorPool('b', ['198.51.100.0/30']),
+    ]);
+    allocator.allocate(allocatorService('web'));
     metrics.readPoolStatsFrom(() => allocator.stats());
     metrics.setConfigState(true, false);
     let text = await registry.metrics();
@@ -42,7 +47,7 @@ describe('the allocator metrics', () => {
     expect(text).toContain('metallb_k8s_client_config_loaded_bool 1');
     expect(text).toContain('metallb_k8s_client_config_stale_bool 0');
 
-    allocator.setPools([pool('a', ['192.0.2.0/29'])]);
+    allocator.setPools([allocatorPool('a', ['192.0.2.0/29'])]);
     metrics.setConfigState(true, true);
     text = await registry.metrics();
     expect(text).not.toContain('pool="b"');

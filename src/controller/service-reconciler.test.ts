@@ -4,13 +4,13 @@ import { Registry } from 'prom-client';
 import { EventRecorder, type EventSink, type EventV1 } from '../runtime/events.js';
 import { ApiError } from '../runtime/raw-client.js';
 import { silentLogger } from '../runtime/logging.js';
-import { FakeCache } from '../runtime/testing/fake-cache.js';
+import { FakeCache } from '../../test/support/fake-cache.js';
 import { Allocator } from './allocator/index.js';
-import { pool } from './allocator/test-fixtures.js';
+import { allocatorPool } from '../../test/support/allocator.js';
 import { existingAssignments } from './allocation-session.js';
 import { ControllerMetrics } from './metrics.js';
 import { ServiceReconciler } from './service-reconciler.js';
-import { kubeService } from './test-services.js';
+import { service } from '../../test/support/kube-objects.js';
 
 interface Patch {
   readonly path: string;
@@ -35,7 +35,7 @@ afterEach(async () => {
 
 function harness(
   services: readonly V1Service[],
-  pools = [pool('main', ['192.0.2.0/30'])],
+  pools = [allocatorPool('main', ['192.0.2.0/30'])],
   failures: ApiError[] = [],
 ) {
   const cache = new FakeCache<V1Service>(services);
@@ -71,7 +71,7 @@ function harness(
 
 describe('reconciling a Service', () => {
   it('writes status through the status subresource, guarded by the version it decided from', async () => {
-    const { patches, reconcile } = harness([kubeService('web', { resourceVersion: '42' })]);
+    const { patches, reconcile } = harness([service('web', { resourceVersion: '42' })]);
     await reconcile('default/web');
     expect(patches).toEqual([
       {
@@ -90,11 +90,11 @@ describe('reconciling a Service', () => {
 
   it('keeps the address it just wrote even when reconciled again before the cache caught up', async () => {
     const { cache, patches, reconcile } = harness([
-      kubeService('old', {
+      service('old', {
         ingress: ['192.0.2.0'],
         annotations: { 'metallb.io/ip-allocated-from-pool': 'main' },
       }),
-      kubeService('web'),
+      service('web'),
     ]);
     await reconcile('default/old');
     await reconcile('default/web');
@@ -115,20 +115,20 @@ describe('reconciling a Service', () => {
   it('clears status and annotation of a service that stops being a LoadBalancer and retries waiting services', async () => {
     const { cache, patches, requeued, reconcile, allocator } = harness(
       [
-        kubeService('a', {
+        service('a', {
           ingress: ['192.0.2.0'],
           annotations: { 'metallb.io/ip-allocated-from-pool': 'main' },
         }),
-        kubeService('b', { annotations: { 'metallb.io/loadBalancerIPs': '192.0.2.0' } }),
+        service('b', { annotations: { 'metallb.io/loadBalancerIPs': '192.0.2.0' } }),
       ],
-      [pool('main', ['192.0.2.0/32'])],
+      [allocatorPool('main', ['192.0.2.0/32'])],
     );
     await reconcile('default/a');
     await reconcile('default/b');
     expect(allocator.holdersOf('192.0.2.0')).toEqual(['default/a']);
     patches.length = 0;
     cache.set(
-      kubeService('a', {
+      service('a', {
         type: 'ClusterIP',
         ingress: ['192.0.2.0'],
         resourceVersion: '2',
@@ -145,8 +145,8 @@ describe('reconciling a Service', () => {
 
   it('releases a deleted service and retries the services waiting for an address', async () => {
     const { cache, requeued, reconcile, allocator, events, sink } = harness(
-      [kubeService('a', { ingress: ['192.0.2.0'] }), kubeService('b')],
-      [pool('main', ['192.0.2.0/32'])],
+      [service('a', { ingress: ['192.0.2.0'] }), service('b')],
+      [allocatorPool('main', ['192.0.2.0/32'])],
     );
     await reconcile('default/a');
     await reconcile('default/b');
@@ -165,7 +165,7 @@ describe('reconciling a Service', () => {
 
   it('decides again after a conflict, and announces the address only once it is written', async () => {
     const conflict = new ApiError(409, 'Conflict', 'the object has been modified', {});
-    const { reconcile, patches, events, sink } = harness([kubeService('web')], undefined, [conflict]);
+    const { reconcile, patches, events, sink } = harness([service('web')], undefined, [conflict]);
     expect(await reconcile('default/web')).toEqual({ requeueAfter: 200 });
     await events.flush();
     expect(sink.events).toEqual([]);
@@ -178,12 +178,12 @@ describe('reconciling a Service', () => {
   });
 
   it('does not reconcile the echo of its own status write', async () => {
-    const { cache, reconcile, reconciler } = harness([kubeService('web')]);
+    const { cache, reconcile, reconciler } = harness([service('web')]);
     await reconcile('default/web');
     const before = cache.get('default/web') as V1Service;
-    const echo = kubeService('web', { ingress: ['192.0.2.0'], resourceVersion: '2' });
+    const echo = service('web', { ingress: ['192.0.2.0'], resourceVersion: '2' });
     expect(reconciler.needsReconcile(before, echo)).toBe(false);
-    const tampered = kubeService('web', { ingress: ['192.0.2.3'], resourceVersion: '3' });
+    const tampered = service('web', { ingress: ['192.0.2.3'], resourceVersion: '3' });
     expect(reconciler.needsReconcile(echo, tampered)).toBe(true);
   });
 });
@@ -192,17 +192,17 @@ describe('the state rebuilt at start-up', () => {
   it('takes the addresses of served LoadBalancer services only', () => {
     const existing = existingAssignments(
       [
-        kubeService('lb', { ingress: ['192.0.2.1'] }),
-        kubeService('pending'),
-        kubeService('other-class', { ingress: ['192.0.2.2'], loadBalancerClass: 'other' }),
-        kubeService('was-lb', { ingress: ['192.0.2.3'], type: 'ClusterIP' }),
+        service('lb', { ingress: ['192.0.2.1'] }),
+        service('pending'),
+        service('other-class', { ingress: ['192.0.2.2'], loadBalancerClass: 'other' }),
+        service('was-lb', { ingress: ['192.0.2.3'], type: 'ClusterIP' }),
       ],
       () => ({}),
       undefined,
     );
     expect(existing.map((entry) => [entry.service.name, entry.ips])).toEqual([['lb', ['192.0.2.1']]]);
     const ofClass = existingAssignments(
-      [kubeService('other-class', { ingress: ['192.0.2.2'], loadBalancerClass: 'other' })],
+      [service('other-class', { ingress: ['192.0.2.2'], loadBalancerClass: 'other' })],
       () => ({}),
       'other',
     );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Service } from '@kubernetes/client-node';
 import { convergeOrder, isOwnEcho } from './service-view.js';
-import { kubeService } from './test-services.js';
+import { service } from '../../test/support/kube-objects.js';
 
 function withStatus(service: V1Service, ips: readonly string[], resourceVersion: string): V1Service {
   return {
@@ -12,7 +12,7 @@ function withStatus(service: V1Service, ips: readonly string[], resourceVersion:
 }
 
 describe('recognising the echo of our own writes', () => {
-  const before = kubeService('web', { resourceVersion: '10' });
+  const before = service('web', { resourceVersion: '10' });
 
   it('skips a status write that shows what the controller holds', () => {
     expect(isOwnEcho(before, withStatus(before, ['192.0.2.1'], '11'), ['192.0.2.1'])).toBe(true);
@@ -50,7 +50,7 @@ describe('recognising the echo of our own writes', () => {
   });
 
   it('reconciles a service deleted and recreated under the same name', () => {
-    const recreated = kubeService('web', { resourceVersion: '20', uid: 'another' });
+    const recreated = service('web', { resourceVersion: '20', uid: 'another' });
     expect(isOwnEcho(before, recreated, [])).toBe(false);
   });
 });
@@ -58,11 +58,11 @@ describe('recognising the echo of our own writes', () => {
 describe('the order in which all services are converged', () => {
   it('puts services holding addresses first (dual-stack first), then waiting ones oldest first', () => {
     const services = [
-      kubeService('new-late', { created: '2026-01-03T00:00:00Z' }),
-      kubeService('single', { ingress: ['192.0.2.1'], created: '2026-01-05T00:00:00Z' }),
-      kubeService('new-early', { created: '2026-01-02T00:00:00Z' }),
-      kubeService('dual', { ingress: ['192.0.2.2', '2001:db8::2'], created: '2026-01-09T00:00:00Z' }),
-      kubeService('single-older', { ingress: ['192.0.2.3'], created: '2026-01-04T00:00:00Z' }),
+      service('new-late', { created: '2026-01-03T00:00:00Z' }),
+      service('single', { ingress: ['192.0.2.1'], created: '2026-01-05T00:00:00Z' }),
+      service('new-early', { created: '2026-01-02T00:00:00Z' }),
+      service('dual', { ingress: ['192.0.2.2', '2001:db8::2'], created: '2026-01-09T00:00:00Z' }),
+      service('single-older', { ingress: ['192.0.2.3'], created: '2026-01-04T00:00:00Z' }),
     ];
     expect(convergeOrder(services)).toEqual([
       'default/dual',

@@ -109,22 +109,31 @@ export function migrateLegacyConfigMap(configMap: unknown, options: MigrateOptio
   });
 
   if (!record) {
-    findings.problem('', 'must be a ConfigMap object');
+    findings.problem('legacy.notConfigMap', '', 'must be a ConfigMap object');
     return done();
   }
   if (record.apiVersion !== 'v1' || record.kind !== 'ConfigMap') {
-    findings.problem('kind', 'must be a v1 ConfigMap holding the legacy configuration in data.config');
+    findings.problem(
+      'legacy.notConfigMap',
+      'kind',
+      'must be a v1 ConfigMap holding the legacy configuration in data.config',
+    );
     return done();
   }
   const data = asRecord(record.data);
   const text = data && Object.hasOwn(data, 'config') ? data.config : undefined;
   for (const key of Object.keys(data ?? {})) {
     if (key !== 'config') {
-      findings.warning(childPath('data', key), 'MetalLB read only data.config; this key was not migrated');
+      findings.warning(
+        'legacy.ignoredKey',
+        childPath('data', key),
+        'MetalLB read only data.config; this key was not migrated',
+      );
     }
   }
   if (typeof text !== 'string') {
     findings.problem(
+      'legacy.configMissing',
       'data.config',
       text === undefined ? 'is required: it holds the legacy configuration' : 'must be a string of YAML',
     );
@@ -145,10 +154,10 @@ export function migrateLegacyConfig(text: string, options: MigrateTextOptions = 
 function migrateText(text: string, base: string, namespace: string, findings: Findings): MigratedObject[] {
   const parsed = parseLegacyYaml(text);
   if (!parsed.ok) {
-    findings.problem(base, parsed.error);
+    findings.problem('legacy.yaml', base, parsed.error);
     return [];
   }
-  for (const warning of parsed.warnings) findings.warning(base, warning);
+  for (const warning of parsed.warnings) findings.warning('legacy.yaml', base, warning);
   return new Translation(new LegacyReader(findings), namespace).run(parsed.root, base);
 }
 
@@ -229,6 +238,7 @@ class Translation {
     ];
     if (objects.length === 0 && this.findings.problems.length === 0) {
       this.findings.warning(
+        'legacy.empty',
         base,
         'holds no address pools, peers or BFD profiles; there is nothing to migrate',
       );
@@ -245,6 +255,7 @@ class Translation {
     const problem = objectNameProblem(name);
     if (problem) {
       this.findings.problem(
+        'legacy.invalidName',
         path,
         `${JSON.stringify(name)} cannot be the name of a Kubernetes object: it ${problem}; rename the ${what} ` +
           '(and whatever refers to it) before migrating',
@@ -253,7 +264,11 @@ class Translation {
     }
     const first = seen.get(name);
     if (first !== undefined) {
-      this.findings.problem(path, `${what} ${JSON.stringify(name)} is already defined at ${first}`);
+      this.findings.problem(
+        'legacy.duplicateName',
+        path,
+        `${what} ${JSON.stringify(name)} is already defined at ${first}`,
+      );
       return false;
     }
     seen.set(name, path);
@@ -264,6 +279,7 @@ class Translation {
     const problem = objectNameProblem(name);
     if (!problem) return true;
     this.findings.problem(
+      'legacy.invalidName',
       path,
       `the derived object name ${JSON.stringify(name)} ${problem}; shorten the name`,
     );
@@ -318,7 +334,11 @@ class Translation {
       const value = this.reader.string(node, childPath(path, name));
       if (value === undefined) {
         if (!this.reader.reportedAt(childPath(path, name))) {
-          this.findings.problem(childPath(path, name), 'must be a community value such as 65535:65282');
+          this.findings.problem(
+            'legacy.invalidCommunity',
+            childPath(path, name),
+            'must be a community value such as 65535:65282',
+          );
         }
         continue;
       }
@@ -343,13 +363,18 @@ class Translation {
       const protocol = this.protocol(pool);
       const addresses = pool.strings('addresses');
       if (addresses === undefined && !this.reader.reportedAt(pool.pathOf('addresses'))) {
-        this.findings.problem(pool.pathOf('addresses'), 'is required: the CIDRs and ranges of the pool');
+        this.findings.problem(
+          'field.required',
+          pool.pathOf('addresses'),
+          'is required: the CIDRs and ranges of the pool',
+        );
       }
       const autoAssign = pool.boolean('auto-assign');
       const avoidBuggyIPs = pool.boolean('avoid-buggy-ips');
       const advertisements = this.bgpAdvertisementSpecs(pool);
       if (protocol === 'layer2' && pool.has('bgp-advertisements') && advertisements.length > 0) {
         this.findings.problem(
+          'legacy.bgpAdsOnLayer2',
           pool.pathOf('bgp-advertisements'),
           'only bgp pools have BGP advertisements; remove them or set protocol: bgp',
         );
@@ -399,6 +424,7 @@ class Translation {
     if ((protocols as readonly string[]).includes(protocol)) return protocol as Protocol;
     const hint = protocol === 'arp' || protocol === 'ndp' ? ' (layer2 replaced arp and ndp)' : '';
     this.findings.problem(
+      'legacy.invalidProtocol',
       pool.pathOf('protocol'),
       `${JSON.stringify(protocol)} is not a protocol; use layer2 or bgp${hint}`,
     );
@@ -460,6 +486,7 @@ class Translation {
       if (password !== undefined) {
         spec.password = password;
         this.findings.warning(
+          'legacy.inlinePassword',
           peer.pathOf('password'),
           `the password stays inline in BGPPeer ${this.namespace}/${name} spec.password, readable by anyone ` +
             'who can read BGPPeers; put it in a Secret of type kubernetes.io/basic-auth (key "password") and ' +
@@ -489,6 +516,7 @@ class Translation {
     ) {
       const converted = `${node.value}s`;
       this.findings.warning(
+        'legacy.durationUnit',
         peer.pathOf(key),
         `${node.text} has no unit; migrated as ${converted} (durations are written like 90s or 1m30s)`,
       );
@@ -534,6 +562,7 @@ class Translation {
     const operator = operatorText === undefined ? undefined : operators[operatorText.toLowerCase()];
     if (operatorText !== undefined && operator === undefined) {
       this.findings.problem(
+        'legacy.invalidOperator',
         requirement.pathOf('operator'),
         `${JSON.stringify(operatorText)} has no label selector equivalent; use In, NotIn, Exists or DoesNotExist`,
       );

@@ -4,7 +4,7 @@
  * The rules follow what the legacy controller's decoder accepted, so a configuration that used to load
  * migrates, and one it refused is reported rather than guessed at.
  */
-import type { ObjectRef, Problem } from '../api/problem.js';
+import type { ObjectRef, Problem, ProblemCode } from '../api/problem.js';
 import type { LegacyList, LegacyMap, LegacyNode } from './legacy-yaml.js';
 
 const plainKey = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
@@ -25,12 +25,12 @@ export class Findings {
 
   constructor(readonly source: ObjectRef) {}
 
-  problem(field: string, message: string): void {
-    this.problems.push({ object: this.source, field, message });
+  problem(code: ProblemCode, field: string, message: string): void {
+    this.problems.push({ code, object: this.source, field, message });
   }
 
-  warning(field: string, message: string): void {
-    this.warnings.push({ object: this.source, field, message });
+  warning(code: ProblemCode, field: string, message: string): void {
+    this.warnings.push({ code, object: this.source, field, message });
   }
 }
 
@@ -93,7 +93,7 @@ export class LegacyReader {
   map(node: LegacyNode | undefined, path: string, what = 'a mapping'): LegacyMap | undefined {
     if (node === undefined || isNullValue(node)) return undefined;
     if (node.kind === 'map') return node;
-    this.findings.problem(path, `must be ${what}, not ${describe(node, false)}`);
+    this.findings.problem('legacy.type', path, `must be ${what}, not ${describe(node, false)}`);
     return undefined;
   }
 
@@ -101,7 +101,7 @@ export class LegacyReader {
   list(node: LegacyNode | undefined, path: string, what = 'a list'): LegacyList['items'] {
     if (node === undefined || isNullValue(node)) return [];
     if (node.kind === 'list') return node.items;
-    this.findings.problem(path, `must be ${what}, not ${describe(node, false)}`);
+    this.findings.problem('legacy.type', path, `must be ${what}, not ${describe(node, false)}`);
     return [];
   }
 
@@ -112,7 +112,11 @@ export class LegacyReader {
   string(node: LegacyNode | undefined, path: string, options: { secret?: boolean } = {}): string | undefined {
     if (node === undefined || isNullValue(node)) return undefined;
     if (node.kind !== 'scalar') {
-      this.findings.problem(path, `must be a string, not ${describe(node, options.secret ?? false)}`);
+      this.findings.problem(
+        'legacy.type',
+        path,
+        `must be a string, not ${describe(node, options.secret ?? false)}`,
+      );
       return undefined;
     }
     return node.text === '' ? undefined : node.text;
@@ -130,14 +134,14 @@ export class LegacyReader {
     ) {
       return node.value;
     }
-    this.findings.problem(path, `must be a whole number, not ${describe(node, false)}`);
+    this.findings.problem('legacy.type', path, `must be a whole number, not ${describe(node, false)}`);
     return undefined;
   }
 
   boolean(node: LegacyNode | undefined, path: string): boolean | undefined {
     if (node === undefined || isNullValue(node)) return undefined;
     if (node.kind === 'scalar' && !node.quoted && typeof node.value === 'boolean') return node.value;
-    this.findings.problem(path, `must be true or false, not ${describe(node, false)}`);
+    this.findings.problem('legacy.type', path, `must be true or false, not ${describe(node, false)}`);
     return undefined;
   }
 
@@ -145,14 +149,15 @@ export class LegacyReader {
   strings(node: LegacyNode | undefined, path: string): string[] | undefined {
     if (node === undefined || isNullValue(node)) return undefined;
     if (node.kind !== 'list') {
-      this.findings.problem(path, `must be a list of strings, not ${describe(node, false)}`);
+      this.findings.problem('legacy.type', path, `must be a list of strings, not ${describe(node, false)}`);
       return undefined;
     }
     const out: string[] = [];
     node.items.forEach((item, index) => {
       const value = this.string(item, itemPath(path, index));
       if (value !== undefined) out.push(value);
-      else if (isNullValue(item)) this.findings.problem(itemPath(path, index), 'must not be empty');
+      else if (isNullValue(item))
+        this.findings.problem('legacy.emptyValue', itemPath(path, index), 'must not be empty');
     });
     return out;
   }
@@ -181,7 +186,7 @@ export class LegacyReader {
   /** A list item that must be a mapping: unlike a missing field, an empty item is a problem. */
   item(node: LegacyNode, path: string, known: readonly string[]): LegacyObject | undefined {
     if (isNullValue(node)) {
-      this.findings.problem(path, 'must not be empty');
+      this.findings.problem('legacy.emptyValue', path, 'must not be empty');
       return undefined;
     }
     return this.object(node, path, known);
@@ -199,6 +204,7 @@ export class LegacyReader {
       if (known.includes(key)) continue;
       const close = suggestion(key, known);
       this.findings.warning(
+        'legacy.unknownKey',
         childPath(path, key),
         `unknown key ${JSON.stringify(key)} is not part of the legacy configuration format and was not migrated` +
           (close ? `; did you mean ${JSON.stringify(close)}?` : ''),
@@ -231,7 +237,7 @@ export class LegacyObject {
   string(key: string, options: { required?: boolean; secret?: boolean } = {}): string | undefined {
     const value = this.reader.string(this.node(key), this.pathOf(key), options);
     if (value === undefined && options.required && !this.reader.reportedAt(this.pathOf(key))) {
-      this.reader.findings.problem(this.pathOf(key), 'is required');
+      this.reader.findings.problem('field.required', this.pathOf(key), 'is required');
     }
     return value;
   }
@@ -239,7 +245,7 @@ export class LegacyObject {
   integer(key: string, options: { required?: boolean } = {}): number | undefined {
     const value = this.reader.integer(this.node(key), this.pathOf(key));
     if (value === undefined && options.required && !this.reader.reportedAt(this.pathOf(key))) {
-      this.reader.findings.problem(this.pathOf(key), 'is required');
+      this.reader.findings.problem('field.required', this.pathOf(key), 'is required');
     }
     return value;
   }

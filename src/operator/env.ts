@@ -48,7 +48,12 @@ const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function parseOperatorEnv(environment: Environment): OperatorEnvResult {
   const problems: Problem[] = [];
   const report = (variable: string, message: string): void => {
-    problems.push({ object: { kind: 'Environment', name: variable }, field: '', message });
+    problems.push({
+      code: 'env.invalid',
+      object: { kind: 'Environment', name: variable },
+      field: '',
+      message,
+    });
   };
   const valueOf = (variable: string): string | undefined => {
     const value = environment[variable]?.trim();

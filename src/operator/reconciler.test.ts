@@ -5,7 +5,7 @@ import { keyOf, objectKey, type KubeObject } from '../runtime/kube-object.js';
 import { silentLogger } from '../runtime/logging.js';
 import { ApiError } from '../runtime/raw-client.js';
 import type { ObjectTarget } from '../runtime/ssa.js';
-import { FakeCache } from '../runtime/testing/fake-cache.js';
+import { FakeCache } from '../../test/support/fake-cache.js';
 import { OperatorCaches } from './caches.js';
 import { cleanupFinalizer } from './cleanup.js';
 import type { Condition } from './conditions.js';

@@ -32,7 +32,7 @@ import {
 import { singletonDecision } from './singleton.js';
 import { StatusWriter } from './status.js';
 import { describeKubeObject, isTerminating, ObjectSyncer } from './sync.js';
-import { validateMetalLB } from './validate-metallb.js';
+import { validateMetalLB } from '../config/metallb.js';
 
 /** How often a rollout in progress is looked at again, besides the workloads' own watch events. */
 export const rolloutPollMs = 5_000;

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { KubeConfig } from '@kubernetes/client-node';
 import { runComponent, type ComponentHostOptions, type LedComponent } from './component-host.js';
 import type { Lease, LeaseStore } from './leader-election.js';
-import { waitFor } from './testing/wait-for.js';
+import { waitFor } from '../../test/cluster/wait-for.js';
 
 /** One Lease in memory; `holder` lets a test play another replica. */
 class MemoryLeaseStore implements LeaseStore {
@@ -122,7 +122,7 @@ function readyLine(lines: readonly Record<string, unknown>[]): Record<string, un
 describe('the component host', () => {
   it('stops the led work, then releases the Lease, then stops the component and closes the servers', async () => {
     const { journal, signals, logLines, exited } = run();
-    await waitFor(() => journal.includes('lead'), 'the component to lead');
+    await waitFor('the component to lead', () => journal.includes('lead'), 5_000);
     const ready = readyLine(logLines);
     expect(ready).toMatchObject({ component: 'tester', extra: 1 });
     const healthPort = ready?.healthPort as number;
@@ -136,7 +136,7 @@ describe('the component host', () => {
 
   it('exits 1 when the Lease is lost under the exit policy, after stopping the led work', async () => {
     const { journal, store, exited } = run();
-    await waitFor(() => journal.includes('lead'), 'the component to lead');
+    await waitFor('the component to lead', () => journal.includes('lead'), 5_000);
     store.setHolder('replica-b');
     expect(await exited).toBe(1);
     expect(journal).toEqual(['start', 'lead', 'stop leading', 'stop', 'exit 1']);
@@ -146,11 +146,11 @@ describe('the component host', () => {
     const { journal, store, signals, component, exited } = run({
       leaderElection: { leaseName: 'test-lease', namespace: 'metallb-system', whenLost: 'campaign-again' },
     });
-    await waitFor(() => journal.includes('lead'), 'the component to lead');
+    await waitFor('the component to lead', () => journal.includes('lead'), 5_000);
     store.setHolder('replica-b');
-    await waitFor(() => journal.includes('stop leading'), 'the term to end');
+    await waitFor('the term to end', () => journal.includes('stop leading'), 5_000);
     store.setHolder('');
-    await waitFor(() => component.leads === 2, 'the component to lead again');
+    await waitFor('the component to lead again', () => component.leads === 2, 5_000);
     signals.emit('SIGINT', 'SIGINT');
     expect(await exited).toBe(0);
     expect(journal).toEqual([
@@ -167,7 +167,7 @@ describe('the component host', () => {
 
   it('leads at once without leader election, and ends that work on shutdown', async () => {
     const { journal, signals, exited } = run({ leaderElection: undefined });
-    await waitFor(() => journal.includes('lead'), 'the component to lead');
+    await waitFor('the component to lead', () => journal.includes('lead'), 5_000);
     signals.emit('SIGTERM', 'SIGTERM');
     expect(await exited).toBe(0);
     expect(journal).toEqual(['start', 'lead', 'stop leading', 'stop', 'exit 0']);

@@ -13,8 +13,8 @@ import {
 import type { KubeObject } from './kube-object.js';
 import { createLogger } from './logging.js';
 import { ItemExponentialRateLimiter } from './rate-limiter.js';
-import { FakeCache } from './testing/fake-cache.js';
-import { FakeClock, flushMicrotasks } from './testing/fake-clock.js';
+import { FakeCache } from '../../test/support/fake-cache.js';
+import { FakeClock, flushMicrotasks } from '../../test/support/fake-clock.js';
 
 interface Thing extends KubeObject {
   metadata: {

@@ -8,7 +8,7 @@ import {
   type EventV1,
 } from './events.js';
 import { ApiError } from './raw-client.js';
-import { FakeClock, flushMicrotasks } from './testing/fake-clock.js';
+import { FakeClock, flushMicrotasks } from '../../test/support/fake-clock.js';
 
 class RecordingSink implements EventSink {
   readonly created: EventV1[] = [];

@@ -3,8 +3,8 @@ import { Controller } from './controller.js';
 import { InformerFactory } from './informer-factory.js';
 import type { KubeObject } from './kube-object.js';
 import { RawClient } from './raw-client.js';
-import { FakeApiServer } from './testing/fake-api-server.js';
-import { waitFor } from './testing/wait-for.js';
+import { FakeApiServer } from '../../test/support/fake-api-server.js';
+import { waitFor } from '../../test/cluster/wait-for.js';
 
 const configMaps = { group: '', version: 'v1', plural: 'configmaps', namespaced: true };
 
@@ -51,11 +51,11 @@ describe('InformerFactory', () => {
     await factory.waitForSync();
     expect(factory.hasSynced()).toBe(true);
     await controller.start();
-    await waitFor(() => observed.includes('test/a=1'), 'the first reconcile');
+    await waitFor('the first reconcile', () => observed.includes('test/a=1'));
     server.upsert({ metadata: { name: 'a', namespace: 'test' }, data: { v: '2' } });
-    await waitFor(() => observed.includes('test/a=2'), 'the update');
+    await waitFor('the update', () => observed.includes('test/a=2'));
     server.remove('a');
-    await waitFor(() => observed.includes('test/a=gone'), 'the delete');
+    await waitFor('the delete', () => observed.includes('test/a=gone'));
     await controller.stop();
   });
 });

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Informer, type InformerOptions } from './informer.js';
 import { RawClient } from './raw-client.js';
-import { FakeApiServer, type FakeObject } from './testing/fake-api-server.js';
-import { waitFor } from './testing/wait-for.js';
+import { FakeApiServer, type FakeObject } from '../../test/support/fake-api-server.js';
+import { waitFor } from '../../test/cluster/wait-for.js';
 
 interface ConfigMap extends FakeObject {
   data?: Record<string, string>;
@@ -70,7 +70,7 @@ describe('Informer', () => {
     server.upsert(configMap('a'));
     const listedAt = server.currentResourceVersion();
     startInformer();
-    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await waitFor('the watch to open', () => server.openWatches() === 1);
     const query = (server.watchRequests()[0] as { query: URLSearchParams }).query;
     expect(query.get('resourceVersion')).toBe(listedAt);
     expect(query.get('allowWatchBookmarks')).toBe('true');
@@ -81,7 +81,7 @@ describe('Informer', () => {
 
   it('applies watched adds, updates and deletes to the cache before handlers hear of them', async () => {
     const inf = startInformer();
-    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await waitFor('the watch to open', () => server.openWatches() === 1);
     const cachedWhenNotified: (string | undefined)[] = [];
     inf.addHandler({
       onAdd: (o) => cachedWhenNotified.push(inf.get(`test/${o.metadata.name}`)?.data?.value),
@@ -92,7 +92,7 @@ describe('Informer', () => {
     server.upsert(configMap('a', 'v2'));
     server.upsert(configMap('b', 'v1'));
     server.remove('b');
-    await waitFor(() => seen.length === 4, 'four events');
+    await waitFor('four events', () => seen.length === 4);
     expect(seen).toEqual(['add a v1', 'update a v2', 'add b v1', 'delete b']);
     expect(cachedWhenNotified).toEqual(['v1', 'v2', 'v1', 'gone']);
     expect(inf.keys()).toEqual(['test/a']);
@@ -106,20 +106,20 @@ describe('Informer', () => {
       server.upsert(configMap('stays'));
       server.upsert(configMap('goes'));
       const inf = startInformer();
-      await waitFor(() => server.openWatches() === 1, 'the watch to open');
+      await waitFor('the watch to open', () => server.openWatches() === 1);
       server.holdWatches = true;
       server.endWatches();
-      await waitFor(() => server.heldWatches() === 1, 'the informer to try to reconnect');
+      await waitFor('the informer to try to reconnect', () => server.heldWatches() === 1);
       server.remove('goes');
       server.upsert(configMap('stays', 'v2'));
       server.upsert(configMap('new'));
       server.compact();
       server.releaseHeldWatches();
-      await waitFor(() => server.listRequests().length === 2, 'a relist');
-      await waitFor(() => seen.length === 5, 'the relist to be applied');
+      await waitFor('a relist', () => server.listRequests().length === 2);
+      await waitFor('the relist to be applied', () => seen.length === 5);
       expect(seen.slice(2).sort()).toEqual(['add new v1', 'delete goes (missed)', 'update stays v2']);
       expect(inf.keys().sort()).toEqual(['test/new', 'test/stays']);
-      await waitFor(() => server.openWatches() === 1, 'the watch to reopen');
+      await waitFor('the watch to reopen', () => server.openWatches() === 1);
       expect(server.watchRequests().at(-1)?.query.get('resourceVersion')).toBe(
         server.currentResourceVersion(),
       );
@@ -129,26 +129,26 @@ describe('Informer', () => {
   it('reconnects after watch errors from where it left off, without relisting', async () => {
     server.upsert(configMap('a'));
     const inf = startInformer();
-    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await waitFor('the watch to open', () => server.openWatches() === 1);
     const resumeFrom = inf.resourceVersion;
     server.watchFailures.push(500, 503);
     server.endWatches();
-    await waitFor(() => server.openWatches() === 1, 'the watch to reopen');
+    await waitFor('the watch to reopen', () => server.openWatches() === 1);
     const retries = server.watchRequests().slice(1);
     expect(retries).toHaveLength(3);
     expect(retries.map((r) => r.query.get('resourceVersion'))).toEqual([resumeFrom, resumeFrom, resumeFrom]);
     expect(server.listRequests()).toHaveLength(1);
     server.upsert(configMap('a', 'v2'));
-    await waitFor(() => seen.includes('update a v2'), 'the update after reconnecting');
+    await waitFor('the update after reconnecting', () => seen.includes('update a v2'));
   });
 
   it('resumes from the resourceVersion of the last bookmark', async () => {
     const inf = startInformer();
-    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await waitFor('the watch to open', () => server.openWatches() === 1);
     const bookmarked = server.bookmark();
-    await waitFor(() => inf.resourceVersion === bookmarked, 'the bookmark to arrive');
+    await waitFor('the bookmark to arrive', () => inf.resourceVersion === bookmarked);
     server.endWatches();
-    await waitFor(() => server.watchRequests().length === 2, 'a new watch');
+    await waitFor('a new watch', () => server.watchRequests().length === 2);
     expect(server.watchRequests()[1]?.query.get('resourceVersion')).toBe(bookmarked);
     expect(seen).toEqual([]);
   });
@@ -156,7 +156,7 @@ describe('Informer', () => {
   it('restarts a watch that has gone silent', async () => {
     server.silentWatches = true;
     startInformer({ watchdogMs: 20 });
-    await waitFor(() => server.watchRequests().length >= 3, 'the watchdog to restart the watch twice');
+    await waitFor('the watchdog to restart the watch twice', () => server.watchRequests().length >= 3);
     expect(server.listRequests()).toHaveLength(1);
   });
 
@@ -176,7 +176,7 @@ describe('Informer', () => {
       labelSelector: 'app=metallb',
       fieldSelector: 'metadata.name=a',
     });
-    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await waitFor('the watch to open', () => server.openWatches() === 1);
     for (const request of [...server.listRequests(), ...server.watchRequests()]) {
       expect(request.path).toBe('/api/v1/namespaces/test/configmaps');
       expect(request.query.get('labelSelector')).toBe('app=metallb');
@@ -187,15 +187,15 @@ describe('Informer', () => {
   it('reports a delete and an add when an object was recreated under the same name while away', async () => {
     server.upsert(configMap('a'));
     startInformer();
-    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await waitFor('the watch to open', () => server.openWatches() === 1);
     server.holdWatches = true;
     server.endWatches();
-    await waitFor(() => server.heldWatches() === 1, 'the informer to try to reconnect');
+    await waitFor('the informer to try to reconnect', () => server.heldWatches() === 1);
     server.remove('a');
     server.upsert(configMap('a', 'again'));
     server.compact();
     server.releaseHeldWatches();
-    await waitFor(() => seen.length === 3, 'the relist');
+    await waitFor('the relist', () => seen.length === 3);
     expect(seen).toEqual(['add a v1', 'delete a (missed)', 'add a again']);
   });
 
@@ -211,16 +211,16 @@ describe('Informer', () => {
     });
     inf.addHandler({ onAdd: (o) => late.push(o.metadata.name) });
     expect(late).toEqual(['a']);
-    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await waitFor('the watch to open', () => server.openWatches() === 1);
     server.upsert(configMap('b'));
-    await waitFor(() => late.includes('b'), 'the next add to reach the good handler');
+    await waitFor('the next add to reach the good handler', () => late.includes('b'));
   });
 
   it('stops cleanly and fails a pending waitForSync', async () => {
     server.listFailures.push(...Array.from({ length: 1000 }, () => 500));
     const inf = startInformer({ backoff: { initialMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 } });
     const sync = inf.waitForSync();
-    await waitFor(() => server.listRequests().length === 1, 'the first list');
+    await waitFor('the first list', () => server.listRequests().length === 1);
     await inf.stop();
     await expect(sync).rejects.toThrow(/stopped before its cache synced/);
     expect(inf.hasSynced()).toBe(false);
@@ -228,8 +228,8 @@ describe('Informer', () => {
 
   it('closes its watch on stop', async () => {
     const inf = startInformer();
-    await waitFor(() => server.openWatches() === 1, 'the watch to open');
+    await waitFor('the watch to open', () => server.openWatches() === 1);
     await inf.stop();
-    await waitFor(() => server.openWatches() === 0, 'the server to see the watch close');
+    await waitFor('the server to see the watch close', () => server.openWatches() === 0);
   });
 });

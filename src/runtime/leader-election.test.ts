@@ -11,7 +11,7 @@ import {
 } from './leader-election.js';
 import { formatMicroTime, parseMicroTime } from './micro-time.js';
 import { ApiError } from './raw-client.js';
-import { FakeClock, flushMicrotasks } from './testing/fake-clock.js';
+import { FakeClock, flushMicrotasks } from '../../test/support/fake-clock.js';
 
 const microTimePattern = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 

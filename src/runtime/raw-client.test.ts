@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, RawClient, apiStatus, withQuery, type WatchEvent } from './raw-client.js';
-import { waitFor } from './testing/wait-for.js';
+import { waitFor } from '../../test/cluster/wait-for.js';
 
 interface Seen {
   readonly method: string;
@@ -182,10 +182,10 @@ describe('RawClient', () => {
       for await (const event of client.watch('/w?watch=1', { signal: abort.signal }))
         received.push(event.type);
     })();
-    await waitFor(() => received.length === 1, 'the first event');
+    await waitFor('the first event', () => received.length === 1);
     abort.abort();
     await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
-    await waitFor(() => closed, 'the server to see the connection close');
+    await waitFor('the server to see the connection close', () => closed);
   });
 
   it('reuses one keep-alive connection for consecutive requests', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { FakeClock, flushMicrotasks } from './testing/fake-clock.js';
+import { FakeClock, flushMicrotasks } from '../../test/support/fake-clock.js';
 import { WorkQueue } from './work-queue.js';
 import {
   ItemExponentialRateLimiter,

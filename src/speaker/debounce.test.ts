@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { FakeClock } from '../runtime/testing/fake-clock.js';
+import { FakeClock } from '../../test/support/fake-clock.js';
 import { Debouncer } from './debounce.js';
 
 function setup() {

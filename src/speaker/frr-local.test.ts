@@ -9,13 +9,16 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { waitFor } from '../runtime/testing/wait-for.js';
+import { waitFor } from '../../test/cluster/wait-for.js';
 import { FrrApplier } from './bgp/frr-applier.js';
 import { renderFrrConfig } from './bgp/frr-config.js';
 import { LocalFrr } from './bgp/frr-control.js';
 import { Vtysh, findVtysh } from './bgp/frr-tools.js';
 import { planBgp } from './plan/index.js';
-import { bgpAd, configOf, endpointSlice, peer, planNode, pool, service } from './test-fixtures.js';
+import { configOf } from '../../test/support/config.js';
+import { endpointSlice, service } from '../../test/support/kube-objects.js';
+import { bgpAd, peer, pool } from '../../test/support/metallb-objects.js';
+import { planNode } from '../../test/support/speaker.js';
 
 const daemonDir = '/usr/lib/frr';
 const reloadScript = join(daemonDir, 'frr-reload.py');
@@ -46,11 +49,11 @@ async function startDaemon(name: 'zebra' | 'bgpd', configFile: string): Promise<
   // A killed daemon leaves its PID file and socket behind: wait for this process's own.
   const pidFile = join(socketDir, `${name}.pid`);
   await waitFor(
-    () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(child.pid),
     `${name} to write its PID file`,
+    () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(child.pid),
     10_000,
   );
-  await waitFor(() => existsSync(join(socketDir, `${name}.vty`)), `${name} to open its vty socket`, 10_000);
+  await waitFor(`${name} to open its vty socket`, () => existsSync(join(socketDir, `${name}.vty`)), 10_000);
 }
 
 async function stopDaemon(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -88,14 +91,14 @@ function render(peers: ReturnType<typeof peer>[], services: ReturnType<typeof se
 
 const firstConfig = render(
   [peer('router', {})],
-  [service('web', { ips: ['198.51.100.10'], pool: 'public' })],
+  [service('web', { ingress: ['198.51.100.10'], pool: 'public' })],
 );
 const secondConfig = render(
   [
     peer('router', {}),
     peer('secure', { peerAddress: '192.0.2.253', password: 'frr-only-secret', enableGracefulRestart: true }),
   ],
-  [service('api', { ips: ['198.51.100.11'], pool: 'public' })],
+  [service('api', { ingress: ['198.51.100.11'], pool: 'public' })],
 );
 
 describe(skipReason ?? 'the FRR applier against a real FRR instance under its own pathspace', () => {
@@ -142,7 +145,7 @@ describe(skipReason ?? 'the FRR applier against a real FRR instance under its ow
   test('applies one configuration, then another, leaving nothing of the first behind', async () => {
     const frr = applier as FrrApplier;
     frr.setDesired(firstConfig);
-    await waitFor(() => frr.status().applied, 'the first configuration to be applied', 30_000);
+    await waitFor('the first configuration to be applied', () => frr.status().applied, 30_000);
     let running = await runningConfig();
     expect(running).toContain('router bgp 64512');
     expect(running).toContain('neighbor 192.0.2.254 remote-as 64513');
@@ -150,7 +153,7 @@ describe(skipReason ?? 'the FRR applier against a real FRR instance under its ow
     expect(frr.isHealthy()).toBe(true);
 
     frr.setDesired(secondConfig);
-    await waitFor(() => frr.status().applied, 'the second configuration to be applied', 30_000);
+    await waitFor('the second configuration to be applied', () => frr.status().applied, 30_000);
     running = await runningConfig();
     expect(running).toContain('network 198.51.100.11/32');
     expect(running).toContain('neighbor 192.0.2.253 password frr-only-secret');
@@ -164,9 +167,9 @@ describe(skipReason ?? 'the FRR applier against a real FRR instance under its ow
     await stopDaemon('bgpd', 'SIGKILL');
     await startDaemon('bgpd', join(workDir, 'etc', pathspace, 'empty.conf'));
     await waitFor(
+      'the speaker configuration to be back in the restarted bgpd',
       async () =>
         frr.status().applied && (await runningConfig().catch(() => '')).includes('network 198.51.100.11/32'),
-      'the speaker configuration to be back in the restarted bgpd',
       30_000,
     );
     expect(frr.status()).toMatchObject({ failing: false, reachable: true });

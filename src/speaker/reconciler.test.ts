@@ -12,20 +12,17 @@ import type {
 } from '../api/types.generated.js';
 import type { EventType, ObjectReference } from '../runtime/events.js';
 import type { KubeObject } from '../runtime/kube-object.js';
-import { FakeCache } from '../runtime/testing/fake-cache.js';
+import { FakeCache } from '../../test/support/fake-cache.js';
 import { SpeakerMetrics } from './metrics.js';
 import { NodeReconciler, type SpeakerCaches } from './reconciler.js';
 import { serviceBgpStatusName } from './status.js';
 import {
   basicAuthSecret,
-  bgpAd,
   endpointSlice,
-  ns,
-  nodeObject,
-  peer,
-  pool,
+  node as nodeObject,
   service,
-} from './test-fixtures.js';
+} from '../../test/support/kube-objects.js';
+import { bgpAd, ns, peer, pool } from '../../test/support/metallb-objects.js';
 
 interface RecordedEvent {
   readonly regarding: string;
@@ -41,9 +38,9 @@ function setup({ statusesSynced = true, ...options }: { lbClass?: string; status
   };
   const caches = {
     services: new FakeCache<V1Service>([
-      service('web', { ips: ['198.51.100.10'], pool: 'public' }),
+      service('web', { ingress: ['198.51.100.10'], pool: 'public' }),
       {
-        ...service('other-class', { ips: ['198.51.100.11'], pool: 'public' }),
+        ...service('other-class', { ingress: ['198.51.100.11'], pool: 'public' }),
         spec: { type: 'LoadBalancer', loadBalancerClass: 'example.com/other' },
       },
     ]),

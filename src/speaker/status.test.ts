@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ServiceBGPStatus } from '../api/types.generated.js';
 import type { KubeObject } from '../runtime/kube-object.js';
-import { FakeCache } from '../runtime/testing/fake-cache.js';
+import { FakeCache } from '../../test/support/fake-cache.js';
 import type { BgpPlan } from './plan/index.js';
 import {
   ServiceBgpStatusWriter,

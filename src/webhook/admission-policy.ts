@@ -8,7 +8,7 @@ import { configInputOf, type ConfigInputKey } from '../api/kinds.js';
 import { buildConfig, type ConfigInput } from '../config/index.js';
 import { formatProblem, type Problem } from '../api/problem.js';
 import type { AdmissionRequest, AdmissionVerdict } from './server.js';
-import { validateMetalLB } from '../operator/validate-metallb.js';
+import { validateMetalLB } from '../config/metallb.js';
 
 type RawObject = Record<string, unknown>;
 
@@ -72,6 +72,7 @@ export function decideAdmission(
     if (users.length === 0) return { allowed: true };
     return deny(
       users.map((peer) => ({
+        code: 'object.inUse',
         object: ref,
         field: '',
         message: `cannot delete: BGPPeer ${nameOf(peer) ?? '<unnamed>'} uses this profile (spec.bfdProfile); remove or change that reference first`,
@@ -84,6 +85,7 @@ export function decideAdmission(
   if (request.namespace !== metallbNamespace) {
     return deny([
       {
+        code: 'object.wrongNamespace',
         object: ref,
         field: 'metadata.namespace',
         message: `MetalLB resources must be created in namespace ${metallbNamespace}, the namespace MetalLB watches; an object in ${request.namespace ?? '<none>'} would never be used`,

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { repoRoot } from './local-cluster.js';
+import { waitFor } from './wait-for.js';
 import { ManagedProcess, freePort, sleep } from './processes.js';
 import { startSupervised, stopSupervised, type ClusterState } from './supervisor.js';
 
@@ -24,14 +25,6 @@ export interface DemoContext {
   step(text: string): void;
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
 async function webhookStep(demo: DemoContext): Promise<void> {
   demo.step('starting the admission webhook (metallb webhook) and registering it with the API server');
   const port = await freePort();
@@ -40,7 +33,7 @@ async function webhookStep(demo: DemoContext): Promise<void> {
     `--port=${port}`,
     `--local-url=https://127.0.0.1:${port}`,
   ]);
-  await waitUntil('the webhook to be registered', async () => {
+  await waitFor('the webhook to be registered', async () => {
     const caBundle = await demo.kubectl(
       'get',
       'validatingwebhookconfiguration',
@@ -98,7 +91,7 @@ async function operatorStep(demo: DemoContext): Promise<void> {
     'starting the operator (metallb operator): the sample MetalLB resource becomes the controller and speakers',
   );
   demo.startComponent('operator', ['--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=0']);
-  await waitUntil(
+  await waitFor(
     'the MetalLB resource to be Available',
     async () =>
       (await demo.kubectl(
@@ -131,7 +124,7 @@ async function controllerStep(demo: DemoContext): Promise<string> {
     'default',
   );
   await demo.kubectl('expose', 'deployment', 'web', '--type=LoadBalancer', '--port=80', '-n', 'default');
-  await waitUntil('the Service to get an external IP', async () => (await serviceIP(demo)) !== '', 60_000);
+  await waitFor('the Service to get an external IP', async () => (await serviceIP(demo)) !== '', 60_000);
   console.log(await demo.kubectl('get', 'service', 'web', '-n', 'default', '-o', 'wide'));
   console.log(
     await demo.kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=web'),
@@ -173,8 +166,8 @@ async function bgpStep(demo: DemoContext): Promise<void> {
   // The e2e topology helpers find the cluster through this variable.
   process.env.METALLB_E2E_KUBECONFIG = demo.state.kubeconfig;
   const { BgpTopology, LOAD_BALANCER_POOL, NODE_ASN, ROUTER_ASN, ROUTER_LAN_ADDRESS } =
-    await import('../e2e/support/topology.js');
-  const { startSpeakers } = await import('../e2e/support/topology-speakers.js');
+    await import('./lab/topology.js');
+  const { startSpeakers } = await import('./lab/topology-speakers.js');
   const topology = await BgpTopology.create({ nodes: ['worker-0', 'worker-1'] });
   const speakers: { stop(): Promise<void> }[] = [];
   try {
@@ -194,7 +187,7 @@ async function bgpStep(demo: DemoContext): Promise<void> {
     speakers.push(...(await startSpeakers(topology)));
     const ip = await (async () => {
       let found = '';
-      await waitUntil('web-bgp to get an IP', async () => {
+      await waitFor('web-bgp to get an IP', async () => {
         found = await demo.kubectl(
           'get',
           'service',
@@ -208,7 +201,7 @@ async function bgpStep(demo: DemoContext): Promise<void> {
       });
       return found;
     })();
-    await waitUntil(
+    await waitFor(
       `the router to learn ${ip}/32 from both nodes`,
       async () => (await topology.routerNextHops(`${ip}/32`)).length === 2,
       60_000,

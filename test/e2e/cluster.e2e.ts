@@ -17,7 +17,7 @@ import {
   kubectl,
   rawClient,
   waitFor,
-} from './support/cluster.js';
+} from '../cluster/lab/cluster.js';
 import { isAlive, readState } from '../cluster/supervisor.js';
 
 const run = promisify(execFile);

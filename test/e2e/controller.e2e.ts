@@ -11,8 +11,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { V1Service } from '@kubernetes/client-node';
 import type { IPAddressPool } from '../../src/api/types.generated.js';
 import { apiStatus } from '../../src/runtime/raw-client.js';
-import { appsApi, createNamespace, ensureNamespace, kubectl, rawClient, waitFor } from './support/cluster.js';
-import { startProduct, type ProductProcess } from './support/product.js';
+import {
+  appsApi,
+  createNamespace,
+  ensureNamespace,
+  kubectl,
+  rawClient,
+  waitFor,
+} from '../cluster/lab/cluster.js';
+import { startProduct, type ProductProcess } from '../cluster/lab/product.js';
 
 const metallbNamespace = 'metallb-system';
 const poolsPath = `/apis/metallb.io/v1beta1/namespaces/${metallbNamespace}/ipaddresspools`;

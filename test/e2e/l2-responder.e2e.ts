@@ -1,12 +1,12 @@
 /**
  * The layer-2 announcer on a wire, without a control plane: a bridge LAN, two node namespaces each running
- * the announcer (test/e2e/support/l2-responder-main.ts), and a client with the tools a network engineer uses
+ * the announcer (test/cluster/lab/l2-responder-main.ts), and a client with the tools a network engineer uses
  * (Habets' arping, ndisc6, ip neigh). Needs root. Runs without the local control plane:
  *   METALLB_E2E_NO_CLUSTER=1 npx jest --selectProjects e2e test/e2e/l2-responder.e2e.ts
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { L2Lab, inNamespace, ip } from './support/l2-wire-lab.js';
-import { ResponderProcess, counterValue } from './support/l2-responder-process.js';
+import { L2Lab, inNamespace, ip } from '../cluster/lab/l2-wire-lab.js';
+import { ResponderProcess, counterValue } from '../cluster/lab/l2-responder-process.js';
 
 jest.setTimeout(60_000);
 

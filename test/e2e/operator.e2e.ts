@@ -30,8 +30,8 @@ import { collectionPath, objectPath, resourceTypeOf } from '../../src/runtime/re
 import { applyBody } from '../../src/runtime/ssa.js';
 import type { KubeObject } from '../../src/runtime/kube-object.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
-import { ensureNamespace, kubectl, kubeConfig, waitFor } from './support/cluster.js';
-import { cliEntry, startProduct, type ProductProcess } from './support/product.js';
+import { ensureNamespace, kubectl, kubeConfig, waitFor } from '../cluster/lab/cluster.js';
+import { cliEntry, startProduct, type ProductProcess } from '../cluster/lab/product.js';
 
 const run = promisify(execFile);
 

@@ -8,7 +8,7 @@
  * links up, FRR running), then waits until the router holds no routes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { coreApi, createNamespace, ensureNamespace, rawClient, waitFor } from './support/cluster.js';
+import { coreApi, createNamespace, ensureNamespace, rawClient, waitFor } from '../cluster/lab/cluster.js';
 import {
   AGGREGATION_POOL,
   BgpTopology,
@@ -18,7 +18,7 @@ import {
   ROUTER_LAN_ADDRESS,
   type RouterRoute,
   type TopologyNode,
-} from './support/topology.js';
+} from '../cluster/lab/topology.js';
 import {
   METALLB_NAMESPACE,
   applyMetallb,
@@ -35,7 +35,7 @@ import {
   startSpeakers,
   type MetallbObject,
   type SpeakerHandle,
-} from './support/topology-speakers.js';
+} from '../cluster/lab/topology-speakers.js';
 
 const NODES = ['worker-0', 'worker-1', 'worker-2'] as const;
 const POOL = 'e2e-bgp';

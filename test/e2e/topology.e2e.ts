@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { BgpTopology, NODE_ASN, ROUTER_ASN, ROUTER_LAN_ADDRESS } from './support/topology.js';
-import { waitFor } from './support/cluster.js';
+import { BgpTopology, NODE_ASN, ROUTER_ASN, ROUTER_LAN_ADDRESS } from '../cluster/lab/topology.js';
+import { waitFor } from '../cluster/lab/cluster.js';
 
 const PREFIX = '203.0.113.200/32';
 

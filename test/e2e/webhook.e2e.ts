@@ -5,8 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../cluster/processes.js';
-import { ensureNamespace, kubectl, rawClient, waitFor } from './support/cluster.js';
-import { startProduct, type ProductProcess } from './support/product.js';
+import { ensureNamespace, kubectl, rawClient, waitFor } from '../cluster/lab/cluster.js';
+import { startProduct, type ProductProcess } from '../cluster/lab/product.js';
 
 const ns = 'metallb-system';
 let webhook: ProductProcess;

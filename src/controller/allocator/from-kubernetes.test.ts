@@ -3,7 +3,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import type { IPAddressPool } from '../../api/types.generated.js';
 import { legacyAnnotationsOf, readServiceIntent } from './annotations.js';
 import { ingressIPsOf, poolFromResource, serviceFromKubernetes } from './from-kubernetes.js';
-import { service } from './test-fixtures.js';
+import { allocatorService } from '../../../test/support/allocator.js';
 
 const dualStackService: V1Service = {
   metadata: {
@@ -108,7 +108,9 @@ describe('service annotations', () => {
 
   it('treats an empty annotation as unset', () => {
     const result = readServiceIntent(
-      service('web', { annotations: { 'metallb.io/allow-shared-ip': ' ', 'metallb.io/address-pool': '' } }),
+      allocatorService('web', {
+        annotations: { 'metallb.io/allow-shared-ip': ' ', 'metallb.io/address-pool': '' },
+      }),
     );
     expect(result).toEqual({
       ok: true,

@@ -5,7 +5,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { IPAddressPool } from '../../api/types.generated.js';
 import type { Problem } from '../../api/problem.js';
-import type { Labels } from '../../k8s/label-selector.js';
+import type { Labels } from '../../config/selectors.js';
 import type { AddressRange, Family } from '../../net/ip.js';
 import { parseAddress, parsePoolEntry } from '../../net/ip.js';
 import { parseFamilyName } from '../../net/ip-math.js';
@@ -76,7 +76,13 @@ export function poolFromResource(
   resource.spec.addresses.forEach((entry, index) => {
     const parsed = parsePoolEntry(entry);
     if (parsed.ok) ranges.push(parsed.range);
-    else problems.push({ object, field: `spec.addresses[${index}]`, message: parsed.reason });
+    else
+      problems.push({
+        code: 'pool.invalidAddress',
+        object,
+        field: `spec.addresses[${index}]`,
+        message: parsed.reason,
+      });
   });
   if (problems.length > 0) return { ok: false, problems };
   const source = resource.spec.serviceAllocation;

@@ -1,36 +1,48 @@
 import { describe, expect, it } from '@jest/globals';
 import { Allocator } from './allocator.js';
-import { allocation, expectAssigned, expectRefused, pool, service } from './test-fixtures.js';
+import {
+  allocation,
+  allocatorPool,
+  allocatorService,
+  expectAssigned,
+  expectRefused,
+} from '../../../test/support/allocator.js';
 
 describe('which pool a service gets its address from', () => {
   it('uses autoAssign false pools only when asked by name or address', () => {
     const allocator = new Allocator([
-      pool('reserved', ['192.0.2.0/29'], { autoAssign: false }),
-      pool('general', ['198.51.100.0/29']),
+      allocatorPool('reserved', ['192.0.2.0/29'], { autoAssign: false }),
+      allocatorPool('general', ['198.51.100.0/29']),
     ]);
-    expect(expectAssigned(allocator.allocate(service('auto'))).pool).toBe('general');
-    const named = service('named', { annotations: { 'metallb.io/address-pool': 'reserved' } });
+    expect(expectAssigned(allocator.allocate(allocatorService('auto'))).pool).toBe('general');
+    const named = allocatorService('named', { annotations: { 'metallb.io/address-pool': 'reserved' } });
     expect(expectAssigned(allocator.allocate(named)).ips).toEqual(['192.0.2.0']);
   });
 
   it('refuses automatic allocation when every pool has autoAssign false, and says how to ask', () => {
-    const allocator = new Allocator([pool('reserved', ['192.0.2.0/29'], { autoAssign: false })]);
-    const refusal = expectRefused(allocator.allocate(service('web')));
+    const allocator = new Allocator([allocatorPool('reserved', ['192.0.2.0/29'], { autoAssign: false })]);
+    const refusal = expectRefused(allocator.allocate(allocatorService('web')));
     expect(refusal.code).toBe('no-eligible-pool');
     expect(refusal.reason).toContain('IPAddressPool "reserved" has autoAssign: false');
     expect(refusal.reason).toContain('metallb.io/address-pool');
   });
 
   it('takes addresses only from the pool the address-pool annotation names, legacy prefix included', () => {
-    const allocator = new Allocator([pool('a', ['192.0.2.0/29']), pool('b', ['198.51.100.0/29'])]);
-    const legacy = service('web', { annotations: { 'metallb.universe.tf/address-pool': 'b' } });
+    const allocator = new Allocator([
+      allocatorPool('a', ['192.0.2.0/29']),
+      allocatorPool('b', ['198.51.100.0/29']),
+    ]);
+    const legacy = allocatorService('web', { annotations: { 'metallb.universe.tf/address-pool': 'b' } });
     expect(expectAssigned(allocator.allocate(legacy))).toMatchObject({ pool: 'b', ips: ['198.51.100.0'] });
   });
 
   it('refuses an unknown pool name and lists the pools that exist', () => {
-    const allocator = new Allocator([pool('a', ['192.0.2.0/29']), pool('b', ['198.51.100.0/29'])]);
+    const allocator = new Allocator([
+      allocatorPool('a', ['192.0.2.0/29']),
+      allocatorPool('b', ['198.51.100.0/29']),
+    ]);
     const refusal = expectRefused(
-      allocator.allocate(service('web', { annotations: { 'metallb.io/address-pool': 'gold' } })),
+      allocator.allocate(allocatorService('web', { annotations: { 'metallb.io/address-pool': 'gold' } })),
     );
     expect(refusal.code).toBe('unknown-pool');
     expect(refusal.reason).toContain('IPAddressPool "gold"');
@@ -39,12 +51,12 @@ describe('which pool a service gets its address from', () => {
 
   it('refuses a named pool whose serviceAllocation does not admit the service', () => {
     const allocator = new Allocator([
-      pool('premium', ['192.0.2.0/29'], {
+      allocatorPool('premium', ['192.0.2.0/29'], {
         allocation: allocation({ serviceSelectors: [{ matchLabels: { tier: 'premium' } }] }),
       }),
     ]);
     const refusal = expectRefused(
-      allocator.allocate(service('web', { annotations: { 'metallb.io/address-pool': 'premium' } })),
+      allocator.allocate(allocatorService('web', { annotations: { 'metallb.io/address-pool': 'premium' } })),
     );
     expect(refusal.code).toBe('pool-not-allowed');
     expect(refusal.reason).toContain('admits only services labelled tier=premium');
@@ -52,19 +64,21 @@ describe('which pool a service gets its address from', () => {
 
   it('tries pools selecting the service by priority, lower positive first and 0 or unset last', () => {
     const allocator = new Allocator([
-      pool('unset', ['192.0.2.0/30'], { allocation: allocation({ namespaces: ['default'] }) }),
-      pool('second', ['198.51.100.0/30'], {
+      allocatorPool('unset', ['192.0.2.0/30'], { allocation: allocation({ namespaces: ['default'] }) }),
+      allocatorPool('second', ['198.51.100.0/30'], {
         allocation: allocation({ priority: 20, namespaces: ['default'] }),
       }),
-      pool('first', ['203.0.113.0/30'], {
+      allocatorPool('first', ['203.0.113.0/30'], {
         allocation: allocation({ priority: 10, namespaces: ['default'] }),
       }),
-      pool('zero', ['192.0.2.128/30'], { allocation: allocation({ priority: 0, namespaces: ['default'] }) }),
-      pool('open', ['192.0.2.64/30']),
+      allocatorPool('zero', ['192.0.2.128/30'], {
+        allocation: allocation({ priority: 0, namespaces: ['default'] }),
+      }),
+      allocatorPool('open', ['192.0.2.64/30']),
     ]);
     const order = Array.from(
       { length: 17 },
-      (_, index) => expectAssigned(allocator.allocate(service(`s${index}`))).pool,
+      (_, index) => expectAssigned(allocator.allocate(allocatorService(`s${index}`))).pool,
     );
     expect(order).toEqual([
       ...Array<string>(4).fill('first'),
@@ -78,30 +92,36 @@ describe('which pool a service gets its address from', () => {
 
   it('prefers a pool whose serviceAllocation selects the service over pools without one', () => {
     const allocator = new Allocator([
-      pool('aaa-open', ['192.0.2.0/29']),
-      pool('team', ['198.51.100.0/29'], { allocation: allocation({ namespaces: ['team-a'] }) }),
+      allocatorPool('aaa-open', ['192.0.2.0/29']),
+      allocatorPool('team', ['198.51.100.0/29'], { allocation: allocation({ namespaces: ['team-a'] }) }),
     ]);
-    expect(expectAssigned(allocator.allocate(service('web', { namespace: 'team-a' }))).pool).toBe('team');
-    expect(expectAssigned(allocator.allocate(service('web', { namespace: 'other' }))).pool).toBe('aaa-open');
+    expect(expectAssigned(allocator.allocate(allocatorService('web', { namespace: 'team-a' }))).pool).toBe(
+      'team',
+    );
+    expect(expectAssigned(allocator.allocate(allocatorService('web', { namespace: 'other' }))).pool).toBe(
+      'aaa-open',
+    );
   });
 
   it('admits by namespace name or namespace labels', () => {
     const allocator = new Allocator([
-      pool('prod', ['192.0.2.0/29'], {
+      allocatorPool('prod', ['192.0.2.0/29'], {
         allocation: allocation({
           namespaces: ['payments'],
           namespaceSelectors: [{ matchLabels: { env: 'prod' } }],
         }),
       }),
     ]);
-    expect(expectAssigned(allocator.allocate(service('a', { namespace: 'payments' }))).pool).toBe('prod');
+    expect(expectAssigned(allocator.allocate(allocatorService('a', { namespace: 'payments' }))).pool).toBe(
+      'prod',
+    );
     expect(
       expectAssigned(
-        allocator.allocate(service('b', { namespace: 'shop', namespaceLabels: { env: 'prod' } })),
+        allocator.allocate(allocatorService('b', { namespace: 'shop', namespaceLabels: { env: 'prod' } })),
       ).pool,
     ).toBe('prod');
     const refusal = expectRefused(
-      allocator.allocate(service('c', { namespace: 'dev', namespaceLabels: { env: 'dev' } })),
+      allocator.allocate(allocatorService('c', { namespace: 'dev', namespaceLabels: { env: 'dev' } })),
     );
     expect(refusal.code).toBe('no-eligible-pool');
     expect(refusal.reason).toContain('admits only namespace payments and namespaces labelled env=prod');
@@ -109,7 +129,7 @@ describe('which pool a service gets its address from', () => {
 
   it('admits by service labels, with match expressions', () => {
     const allocator = new Allocator([
-      pool('edge', ['192.0.2.0/29'], {
+      allocatorPool('edge', ['192.0.2.0/29'], {
         allocation: allocation({
           serviceSelectors: [
             { matchExpressions: [{ key: 'tier', operator: 'In', values: ['edge', 'api'] }] },
@@ -117,75 +137,84 @@ describe('which pool a service gets its address from', () => {
         }),
       }),
     ]);
-    expect(expectAssigned(allocator.allocate(service('api', { labels: { tier: 'api' } }))).pool).toBe('edge');
-    expect(expectRefused(allocator.allocate(service('db', { labels: { tier: 'db' } }))).reason).toContain(
-      'admits only services labelled tier in (api,edge)',
-    );
+    expect(
+      expectAssigned(allocator.allocate(allocatorService('api', { labels: { tier: 'api' } }))).pool,
+    ).toBe('edge');
+    expect(
+      expectRefused(allocator.allocate(allocatorService('db', { labels: { tier: 'db' } }))).reason,
+    ).toContain('admits only services labelled tier in (api,edge)');
   });
 
   it('requires both the namespace and the service selector when a pool sets both', () => {
     const allocator = new Allocator([
-      pool('strict', ['192.0.2.0/29'], {
+      allocatorPool('strict', ['192.0.2.0/29'], {
         allocation: allocation({
           namespaces: ['team-a'],
           serviceSelectors: [{ matchLabels: { expose: 'yes' } }],
         }),
       }),
     ]);
-    expectRefused(allocator.allocate(service('a', { namespace: 'team-a' })));
-    expectRefused(allocator.allocate(service('b', { labels: { expose: 'yes' } })));
-    expectAssigned(allocator.allocate(service('c', { namespace: 'team-a', labels: { expose: 'yes' } })));
+    expectRefused(allocator.allocate(allocatorService('a', { namespace: 'team-a' })));
+    expectRefused(allocator.allocate(allocatorService('b', { labels: { expose: 'yes' } })));
+    expectAssigned(
+      allocator.allocate(allocatorService('c', { namespace: 'team-a', labels: { expose: 'yes' } })),
+    );
   });
 
   it('never falls back to a pool whose serviceAllocation excludes the service, even when others are full', () => {
     const allocator = new Allocator([
-      pool('tiny', ['192.0.2.1/32']),
-      pool('team', ['198.51.100.0/29'], { allocation: allocation({ namespaces: ['team-a'] }) }),
+      allocatorPool('tiny', ['192.0.2.1/32']),
+      allocatorPool('team', ['198.51.100.0/29'], { allocation: allocation({ namespaces: ['team-a'] }) }),
     ]);
-    expectAssigned(allocator.allocate(service('first')));
-    const refusal = expectRefused(allocator.allocate(service('second')));
+    expectAssigned(allocator.allocate(allocatorService('first')));
+    const refusal = expectRefused(allocator.allocate(allocatorService('second')));
     expect(refusal.code).toBe('exhausted');
     expect(refusal.reason).toContain('IPAddressPool "tiny": IPv4 1 of 1 in use');
   });
 
   it('treats a serviceAllocation with only a priority as admitting every service', () => {
     const allocator = new Allocator([
-      pool('aaa', ['192.0.2.0/29']),
-      pool('preferred', ['198.51.100.0/29'], { allocation: allocation({ priority: 5 }) }),
+      allocatorPool('aaa', ['192.0.2.0/29']),
+      allocatorPool('preferred', ['198.51.100.0/29'], { allocation: allocation({ priority: 5 }) }),
     ]);
-    expect(expectAssigned(allocator.allocate(service('web', { namespace: 'anywhere' }))).pool).toBe(
+    expect(expectAssigned(allocator.allocate(allocatorService('web', { namespace: 'anywhere' }))).pool).toBe(
       'preferred',
     );
   });
 
   it('hands out the lowest free address, walking ranges in declared order', () => {
-    const allocator = new Allocator([pool('main', ['198.51.100.10-198.51.100.11', '192.0.2.0/31'])]);
-    const ips = ['a', 'b', 'c', 'd'].map((name) => expectAssigned(allocator.allocate(service(name))).ips[0]);
+    const allocator = new Allocator([allocatorPool('main', ['198.51.100.10-198.51.100.11', '192.0.2.0/31'])]);
+    const ips = ['a', 'b', 'c', 'd'].map(
+      (name) => expectAssigned(allocator.allocate(allocatorService(name))).ips[0],
+    );
     expect(ips).toEqual(['198.51.100.10', '198.51.100.11', '192.0.2.0', '192.0.2.1']);
   });
 
   it('hands out network and broadcast addresses unless the pool avoids buggy addresses', () => {
-    const plain = new Allocator([pool('plain', ['192.0.2.0/31'])]);
-    expect(expectAssigned(plain.allocate(service('a'))).ips).toEqual(['192.0.2.0']);
+    const plain = new Allocator([allocatorPool('plain', ['192.0.2.0/31'])]);
+    expect(expectAssigned(plain.allocate(allocatorService('a'))).ips).toEqual(['192.0.2.0']);
   });
 
   it('skips addresses ending in .0 and .255 when avoidBuggyIPs is set', () => {
-    const allocator = new Allocator([pool('careful', ['192.0.2.254-192.0.4.1'], { avoidBuggyIPs: true })]);
+    const allocator = new Allocator([
+      allocatorPool('careful', ['192.0.2.254-192.0.4.1'], { avoidBuggyIPs: true }),
+    ]);
     const ips: string[] = [];
     for (let index = 0; index < 3; index += 1)
-      ips.push(expectAssigned(allocator.allocate(service(`s${index}`))).ips[0] as string);
+      ips.push(expectAssigned(allocator.allocate(allocatorService(`s${index}`))).ips[0] as string);
     expect(ips).toEqual(['192.0.2.254', '192.0.3.1', '192.0.3.2']);
     // 192.0.3.255 and 192.0.4.0 are skipped on the way to 192.0.4.1.
-    for (let index = 3; index < 255; index += 1) expectAssigned(allocator.allocate(service(`s${index}`)));
-    expect(expectAssigned(allocator.allocate(service('last'))).ips).toEqual(['192.0.4.1']);
-    expect(expectRefused(allocator.allocate(service('none'))).code).toBe('exhausted');
+    for (let index = 3; index < 255; index += 1)
+      expectAssigned(allocator.allocate(allocatorService(`s${index}`)));
+    expect(expectAssigned(allocator.allocate(allocatorService('last'))).ips).toEqual(['192.0.4.1']);
+    expect(expectRefused(allocator.allocate(allocatorService('none'))).code).toBe('exhausted');
   });
 
   it('explains an exhausted pool with its use and what would fix it', () => {
-    const allocator = new Allocator([pool('small', ['192.0.2.0/31'])]);
-    expectAssigned(allocator.allocate(service('a')));
-    expectAssigned(allocator.allocate(service('b')));
-    const refusal = expectRefused(allocator.allocate(service('c')));
+    const allocator = new Allocator([allocatorPool('small', ['192.0.2.0/31'])]);
+    expectAssigned(allocator.allocate(allocatorService('a')));
+    expectAssigned(allocator.allocate(allocatorService('b')));
+    const refusal = expectRefused(allocator.allocate(allocatorService('c')));
     expect(refusal.reason).toBe(
       'Service default/c cannot get an IPv4 address: every pool it may use ("small") is full ' +
         '(IPAddressPool "small": IPv4 2 of 2 in use). Add addresses to a pool, or delete services that no longer need one.',
@@ -193,8 +222,9 @@ describe('which pool a service gets its address from', () => {
   });
 
   it('explains a full pool named by the address-pool annotation', () => {
-    const allocator = new Allocator([pool('one', ['192.0.2.1/32'], { autoAssign: false })]);
-    const named = (name: string) => service(name, { annotations: { 'metallb.io/address-pool': 'one' } });
+    const allocator = new Allocator([allocatorPool('one', ['192.0.2.1/32'], { autoAssign: false })]);
+    const named = (name: string) =>
+      allocatorService(name, { annotations: { 'metallb.io/address-pool': 'one' } });
     expectAssigned(allocator.allocate(named('a')));
     expect(expectRefused(allocator.allocate(named('b'))).reason).toContain(
       'cannot get an IPv4 address: IPAddressPool "one", which metallb.io/address-pool asks for, is full',
@@ -202,7 +232,7 @@ describe('which pool a service gets its address from', () => {
   });
 
   it('says so when no pool exists at all', () => {
-    expect(expectRefused(new Allocator().allocate(service('web'))).reason).toBe(
+    expect(expectRefused(new Allocator().allocate(allocatorService('web'))).reason).toBe(
       'Service default/web cannot get an address: no IPAddressPool exists; create one',
     );
   });

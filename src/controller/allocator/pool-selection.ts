@@ -2,7 +2,7 @@
  * Which pools may serve a service, and in which order automatic allocation tries them
  * (IPAddressPool.spec.autoAssign and spec.serviceAllocation).
  */
-import { formatLabelSelector, matchesAnyLabelSelector } from '../../k8s/label-selector.js';
+import { formatSelector, selectsAny } from '../../config/selectors.js';
 import { describePool, joinWords } from './describe.js';
 import type { AllocatorPool, AllocatorService } from './types.js';
 
@@ -17,24 +17,19 @@ export function allocationRefusal(pool: AllocatorPool, service: AllocatorService
   if (
     namespaceRestricted &&
     !allocation.namespaces.has(service.namespace) &&
-    !matchesAnyLabelSelector(allocation.namespaceSelectors, service.namespaceLabels)
+    !selectsAny(allocation.namespaceSelectors, service.namespaceLabels)
   ) {
     const admitted = [
       ...[...allocation.namespaces].sort().map((namespace) => `namespace ${namespace}`),
-      ...allocation.namespaceSelectors.map(
-        (selector) => `namespaces labelled ${formatLabelSelector(selector)}`,
-      ),
+      ...allocation.namespaceSelectors.map((selector) => `namespaces labelled ${formatSelector(selector)}`),
     ];
     return (
       `${describePool(pool.name)} admits only ${joinWords(admitted)} (spec.serviceAllocation), and namespace ` +
       `${service.namespace} is not one of them`
     );
   }
-  if (
-    allocation.serviceSelectors.length > 0 &&
-    !matchesAnyLabelSelector(allocation.serviceSelectors, service.labels)
-  ) {
-    const admitted = allocation.serviceSelectors.map((selector) => formatLabelSelector(selector));
+  if (allocation.serviceSelectors.length > 0 && !selectsAny(allocation.serviceSelectors, service.labels)) {
+    const admitted = allocation.serviceSelectors.map((selector) => formatSelector(selector));
     return (
       `${describePool(pool.name)} admits only services labelled ${joinWords(admitted)} ` +
       '(spec.serviceAllocation.serviceSelectors), and the service does not match'

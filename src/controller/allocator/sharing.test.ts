@@ -1,16 +1,27 @@
 import { describe, expect, it } from '@jest/globals';
 import { Allocator } from './allocator.js';
-import { expectAssigned, expectRefused, pool, requesting, service, shared } from './test-fixtures.js';
+import {
+  allocatorPool,
+  allocatorService,
+  expectAssigned,
+  expectRefused,
+  requesting,
+  shared,
+} from '../../../test/support/allocator.js';
 import type { AllocatorService } from './types.js';
 
 function sharing(name: string, key: string, ports: number[], extra: Partial<AllocatorService> = {}) {
   const base = shared(key, ...ports);
-  return service(name, { ...base, ...extra, annotations: { ...base.annotations, ...extra.annotations } });
+  return allocatorService(name, {
+    ...base,
+    ...extra,
+    annotations: { ...base.annotations, ...extra.annotations },
+  });
 }
 
 describe('sharing an address between services', () => {
   it('gives services with the same allow-shared-ip key and other ports the same address', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     const http = expectAssigned(allocator.allocate(sharing('http', 'front', [80])));
     const https = expectAssigned(allocator.allocate(sharing('https', 'front', [443])));
     expect(https.ips).toEqual(http.ips);
@@ -18,9 +29,9 @@ describe('sharing an address between services', () => {
   });
 
   it('reads the legacy metallb.universe.tf/allow-shared-ip key', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     expectAssigned(allocator.allocate(sharing('a', 'k', [80])));
-    const legacy = service('b', {
+    const legacy = allocatorService('b', {
       ports: [{ protocol: 'TCP', port: 81 }],
       annotations: { 'metallb.universe.tf/allow-shared-ip': 'k' },
     });
@@ -28,7 +39,7 @@ describe('sharing an address between services', () => {
   });
 
   it('refuses to share a requested address on a port clash, naming the port and the holder', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     expectAssigned(allocator.allocate(sharing('a', 'k', [80], requesting('192.0.2.3'))));
     const refusal = expectRefused(allocator.allocate(sharing('b', 'k', [443, 80], requesting('192.0.2.3'))));
     expect(refusal.code).toBe('sharing-conflict');
@@ -39,13 +50,13 @@ describe('sharing an address between services', () => {
   });
 
   it('gives a clashing sharer the next free address when it did not request one', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     expectAssigned(allocator.allocate(sharing('a', 'k', [80])));
     expect(expectAssigned(allocator.allocate(sharing('b', 'k', [80]))).ips).toEqual(['192.0.2.1']);
   });
 
   it('refuses sharing when the pool is full and every shared address clashes', () => {
-    const allocator = new Allocator([pool('one', ['192.0.2.1/32'])]);
+    const allocator = new Allocator([allocatorPool('one', ['192.0.2.1/32'])]);
     expectAssigned(allocator.allocate(sharing('a', 'k', [80])));
     const refusal = expectRefused(allocator.allocate(sharing('b', 'k', [80])));
     expect(refusal.code).toBe('exhausted');
@@ -53,9 +64,9 @@ describe('sharing an address between services', () => {
   });
 
   it('treats the same port number over TCP and UDP as different ports', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     expectAssigned(allocator.allocate(sharing('dns-tcp', 'dns', [53])));
-    const udp = service('dns-udp', {
+    const udp = allocatorService('dns-udp', {
       annotations: { 'metallb.io/allow-shared-ip': 'dns' },
       ports: [{ protocol: 'UDP', port: 53 }],
     });
@@ -63,16 +74,18 @@ describe('sharing an address between services', () => {
   });
 
   it('does not share between different keys, nor with a service without a key', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     expectAssigned(allocator.allocate(sharing('a', 'one', [80], requesting('192.0.2.5'))));
     const otherKey = expectRefused(allocator.allocate(sharing('b', 'two', [81], requesting('192.0.2.5'))));
     expect(otherKey.reason).toContain('services share an address only with equal keys');
-    const noKey = expectRefused(allocator.allocate(service('c', { ...requesting('192.0.2.5'), ports: [] })));
+    const noKey = expectRefused(
+      allocator.allocate(allocatorService('c', { ...requesting('192.0.2.5'), ports: [] })),
+    );
     expect(noKey.reason).toContain('set metallb.io/allow-shared-ip: "one" on Service default/c');
   });
 
   it('shares under externalTrafficPolicy Local only with the same pod selector', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     const local = (name: string, port: number, app: string) =>
       sharing(name, 'k', [port], { externalTrafficPolicy: 'Local', selector: { app } });
     const first = expectAssigned(allocator.allocate(local('a', 80, 'web')));
@@ -91,7 +104,7 @@ describe('sharing an address between services', () => {
   });
 
   it('does not share between a Local and a Cluster service', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     expectAssigned(allocator.allocate(sharing('a', 'k', [80], requesting('192.0.2.1'))));
     const local = sharing('b', 'k', [81], { ...requesting('192.0.2.1'), externalTrafficPolicy: 'Local' });
     const refusal = expectRefused(allocator.allocate(local));
@@ -100,20 +113,20 @@ describe('sharing an address between services', () => {
   });
 
   it('keeps a shared address for the remaining service and frees it when the last one leaves', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     expectAssigned(allocator.allocate(sharing('a', 'k', [80])));
     expectAssigned(allocator.allocate(sharing('b', 'k', [81])));
     expect(allocator.poolStats('main')?.inUse.ipv4).toBe(1);
-    allocator.release(service('a'));
+    allocator.release(allocatorService('a'));
     expect(allocator.holdersOf('192.0.2.0')).toEqual(['default/b']);
-    expect(expectAssigned(allocator.allocate(service('plain'))).ips).toEqual(['192.0.2.1']);
-    allocator.release(service('b'));
+    expect(expectAssigned(allocator.allocate(allocatorService('plain'))).ips).toEqual(['192.0.2.1']);
+    allocator.release(allocatorService('b'));
     expect(allocator.poolStats('main')?.inUse.ipv4).toBe(1);
-    expect(expectAssigned(allocator.allocate(service('next'))).ips).toEqual(['192.0.2.0']);
+    expect(expectAssigned(allocator.allocate(allocatorService('next'))).ips).toEqual(['192.0.2.0']);
   });
 
   it('lets the only holder of an address change its sharing key in place', () => {
-    const allocator = new Allocator([pool('main', ['192.0.2.0/29'])]);
+    const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/29'])]);
     expectAssigned(allocator.allocate(sharing('a', 'old', [80])));
     expect(expectAssigned(allocator.assign(sharing('a', 'new', [80]), ['192.0.2.0'])).ips).toEqual([
       '192.0.2.0',

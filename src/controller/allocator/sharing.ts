@@ -3,7 +3,7 @@
  * key, their (protocol, port) pairs are disjoint, and, with externalTrafficPolicy Local, their pod selectors
  * are equal, since the address is announced only from nodes with local endpoints of that one backend.
  */
-import { formatLabels } from '../../k8s/label-selector.js';
+import { formatLabels } from '../../config/selectors.js';
 import type { Address } from '../../net/ip.js';
 import { formatAddress } from '../../net/ip.js';
 import { describeService, serviceKey } from './describe.js';

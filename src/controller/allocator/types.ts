@@ -1,8 +1,9 @@
 /**
- * The allocator's own inputs and outputs. Deliberately small and independent of src/config and of the
- * Kubernetes object shapes: the controller shell converts into these (see from-kubernetes.ts).
+ * The allocator's own inputs and outputs. Deliberately small and independent of the typed Config and of the
+ * Kubernetes object shapes (it shares only the label selector engine): the controller shell converts into
+ * these (see from-kubernetes.ts).
  */
-import type { LabelSelectorLike, Labels } from '../../k8s/label-selector.js';
+import type { LabelSelectorLike, Labels } from '../../config/selectors.js';
 import type { Address, AddressRange, Family } from '../../net/ip.js';
 
 /** Which services may use a pool, and in what order pools are tried (IPAddressPool.spec.serviceAllocation). */

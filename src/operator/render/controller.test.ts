@@ -1,7 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { defaultOperatorEnv } from '../env.js';
-import { container, controllerPod, envValue, findObject, metalLB, renderObjects } from './testing.js';
+import {
+  container,
+  controllerPod,
+  envValue,
+  findObject,
+  metalLB,
+  renderObjects,
+} from '../../../test/support/operator.js';
 
 const env = defaultOperatorEnv;
 

@@ -5,7 +5,7 @@ import type { MetalLB } from '../../api/types.generated.js';
 import { readManifests } from '../../manifests/documents.js';
 import { defaultOperatorEnv } from '../env.js';
 import { ownedClusterObjectsSelector, renderMetalLB } from './index.js';
-import { container, findObject, metalLB, renderObjects, testUid } from './testing.js';
+import { container, findObject, metalLB, renderObjects, testUid } from '../../../test/support/operator.js';
 
 const clusterScopedKinds = new Set(['ClusterRole', 'ClusterRoleBinding']);
 

@@ -46,6 +46,7 @@ function checkRenderable(cr: MetalLB, env: OperatorEnv, owner: OwnerIdentity): P
   if (cr.metadata.name !== metallbResourceName) {
     // One MetalLB per cluster; a fixed name makes a second one impossible to create by accident.
     problems.push({
+      code: 'metallb.name',
       object,
       field: 'metadata.name',
       message: `must be ${metallbResourceName}${cr.metadata.name ? `, got ${JSON.stringify(cr.metadata.name)}` : ''}: a cluster has exactly one MetalLB resource, with that name`,
@@ -54,6 +55,7 @@ function checkRenderable(cr: MetalLB, env: OperatorEnv, owner: OwnerIdentity): P
   if (owner.namespace !== env.namespace) {
     // The operands live in the operator's namespace, and an ownerReference cannot cross namespaces.
     problems.push({
+      code: 'metallb.namespace',
       object,
       field: 'metadata.namespace',
       message: `must be ${env.namespace}, got ${JSON.stringify(owner.namespace)}: the operator deploys MetalLB in its own namespace and reads the MetalLB resource only from there`,
@@ -62,6 +64,7 @@ function checkRenderable(cr: MetalLB, env: OperatorEnv, owner: OwnerIdentity): P
   const backend = cr.spec?.bgpBackend;
   if (backend !== undefined && !supportedBgpBackends.includes(backend)) {
     problems.push({
+      code: 'metallb.bgpBackend',
       object,
       field: 'spec.bgpBackend',
       message: `${backend} is not supported: this implementation runs FRR beside each speaker; leave bgpBackend unset or set it to frr`,
@@ -70,6 +73,7 @@ function checkRenderable(cr: MetalLB, env: OperatorEnv, owner: OwnerIdentity): P
   const ownerLabel = ownerLabelValue(owner);
   if (ownerLabel.length > 63) {
     problems.push({
+      code: 'metallb.namespaceTooLong',
       object,
       field: 'metadata.namespace',
       message: `too long: cluster-wide objects are labelled with "${ownerLabel}", and a label value holds at most 63 characters; use a namespace of at most ${63 - metallbResourceName.length - 1} characters`,

@@ -7,7 +7,7 @@ import type {
   V1RoleBinding,
 } from '@kubernetes/client-node';
 import { defaultOperatorEnv } from '../env.js';
-import { findObject, metalLB, renderObjects } from './testing.js';
+import { findObject, metalLB, renderObjects } from '../../../test/support/operator.js';
 
 const objects = renderObjects(metalLB());
 

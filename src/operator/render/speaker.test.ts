@@ -2,7 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1ConfigMap, V1DaemonSet, V1PodSpec } from '@kubernetes/client-node';
 import { defaultOperatorEnv } from '../env.js';
 import { frrFilesDigestAnnotation } from './speaker.js';
-import { container, envValue, findObject, metalLB, renderObjects, speakerPod } from './testing.js';
+import {
+  container,
+  envValue,
+  findObject,
+  metalLB,
+  renderObjects,
+  speakerPod,
+} from '../../../test/support/operator.js';
 
 const env = defaultOperatorEnv;
 const controlPlaneTolerations = [

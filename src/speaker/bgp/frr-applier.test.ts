@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock, flushMicrotasks } from '../../runtime/testing/fake-clock.js';
+import { FakeClock, flushMicrotasks } from '../../../test/support/fake-clock.js';
 import { FrrApplier, writeFileAtomically, type FrrApplierOptions } from './frr-applier.js';
 import type { ApplyOutcome, DaemonPids, FrrControl, FrrProbe } from './frr-control.js';
 

@@ -6,20 +6,12 @@ import type { ConfigInput } from '../../config/index.js';
 import { SecretText } from '../../config/index.js';
 import { planBgp } from '../plan/index.js';
 import type { PlanNode } from '../plan/index.js';
-import {
-  basicAuthSecret,
-  bfd,
-  bgpAd,
-  community,
-  configOf,
-  endpointSlice,
-  peer,
-  planNode,
-  pool,
-  service,
-} from '../test-fixtures.js';
 import { renderFrrConfig } from './frr-config.js';
-import { findVtysh, readGolden, testdataDir, vtyshDryRun } from './test-helpers.js';
+import { findVtysh, readGolden, testdataDir, vtyshDryRun } from '../../../test/support/frr.js';
+import { configOf } from '../../../test/support/config.js';
+import { basicAuthSecret, endpointSlice, service } from '../../../test/support/kube-objects.js';
+import { bfd, bgpAd, community, peer, pool } from '../../../test/support/metallb-objects.js';
+import { planNode } from '../../../test/support/speaker.js';
 
 interface GoldenCase {
   readonly name: string;
@@ -35,7 +27,7 @@ const worker = planNode('worker-0', { 'node-role.kubernetes.io/worker': '' });
 const v4Pool = pool('public', { addresses: ['198.51.100.0/24'] });
 const v6Pool = pool('public-v6', { addresses: ['2001:db8:1::/64'] });
 const dualPool = pool('dual', { addresses: ['198.51.100.0/24', '2001:db8:1::/64'] });
-const web = service('web', { ips: ['198.51.100.10'], pool: 'public' });
+const web = service('web', { ingress: ['198.51.100.10'], pool: 'public' });
 const webEndpoints = endpointSlice('web', { ready: ['worker-0'] });
 
 const cases: readonly GoldenCase[] = [
@@ -97,7 +89,7 @@ const cases: readonly GoldenCase[] = [
       peers: [peer('tor', {})],
       bgpAdvertisements: [bgpAd('aggregated', { aggregationLength: 24 })],
     },
-    services: [web, service('api', { ips: ['198.51.100.20'] })],
+    services: [web, service('api', { ingress: ['198.51.100.20'] })],
     endpointSlices: [webEndpoints, endpointSlice('api', { ready: ['worker-1'] })],
   },
   {
@@ -183,7 +175,7 @@ const cases: readonly GoldenCase[] = [
       peers: [peer('tor-v6', { peerAddress: '2001:db8::1' })],
       bgpAdvertisements: [bgpAd('all')],
     },
-    services: [service('web', { ips: ['2001:db8:1::5'], pool: 'public-v6' })],
+    services: [service('web', { ingress: ['2001:db8:1::5'], pool: 'public-v6' })],
     endpointSlices: [webEndpoints],
   },
   {
@@ -198,7 +190,7 @@ const cases: readonly GoldenCase[] = [
       ],
       bgpAdvertisements: [bgpAd('all', { aggregationLengthV6: 64, localPref: 120 })],
     },
-    services: [service('web', { ips: ['198.51.100.10', '2001:db8:1::5'], pool: 'dual' })],
+    services: [service('web', { ingress: ['198.51.100.10', '2001:db8:1::5'], pool: 'dual' })],
     endpointSlices: [webEndpoints],
   },
   {
@@ -216,7 +208,7 @@ const cases: readonly GoldenCase[] = [
       ],
       bgpAdvertisements: [bgpAd('all')],
     },
-    services: [service('web', { ips: ['198.51.100.10', '2001:db8:1::5'] })],
+    services: [service('web', { ingress: ['198.51.100.10', '2001:db8:1::5'] })],
     endpointSlices: [webEndpoints],
   },
   {
@@ -266,7 +258,7 @@ const cases: readonly GoldenCase[] = [
         bgpAd('internal-to-b', { ipAddressPools: ['internal'], peers: ['tor-b'], communities: ['64512:7'] }),
       ],
     },
-    services: [web, service('db', { ips: ['203.0.113.5'] })],
+    services: [web, service('db', { ingress: ['203.0.113.5'] })],
     endpointSlices: [webEndpoints, endpointSlice('db', { ready: ['worker-0'] })],
   },
 ];

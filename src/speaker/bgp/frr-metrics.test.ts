@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { FakeClock } from '../../runtime/testing/fake-clock.js';
+import { FakeClock } from '../../../test/support/fake-clock.js';
 import {
   FrrStateReader,
   emptySnapshot,
@@ -12,7 +12,7 @@ import {
 } from './frr-metrics.js';
 import { parseBfdCounters, parseBfdPeers, parseBgpNeighbors } from './frr-state.js';
 import { Vtysh, type RunTool } from './frr-tools.js';
-import { readFrrSample } from './test-samples.js';
+import { readFrrSample } from '../../../test/support/frr.js';
 
 function snapshot(neighborsFile = 'bgp-neighbors.json'): FrrSnapshot {
   return {

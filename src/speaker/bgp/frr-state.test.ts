@@ -6,7 +6,7 @@ import {
   parseBgpNeighbors,
   parseDaemons,
 } from './frr-state.js';
-import { readFrrSample } from './test-samples.js';
+import { readFrrSample } from '../../../test/support/frr.js';
 
 describe('reading FRR 8.4 JSON (samples captured from a real FRR)', () => {
   it('reads every neighbour of every VRF with state, prefixes sent and message counters', () => {

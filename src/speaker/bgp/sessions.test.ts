@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { FakeClock } from '../../runtime/testing/fake-clock.js';
+import { FakeClock } from '../../../test/support/fake-clock.js';
 import type { ConfiguredSession, FrrSnapshot } from './frr-metrics.js';
 import { emptySnapshot } from './frr-metrics.js';
 import { parseBgpNeighbors } from './frr-state.js';
 import { SessionWatcher, evaluateSessions, type SessionReport, type SessionTracks } from './sessions.js';
-import { readFrrSample } from './test-samples.js';
+import { readFrrSample } from '../../../test/support/frr.js';
 
 function snapshot(file: string): FrrSnapshot {
   return {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { FakeClock } from '../../runtime/testing/fake-clock.js';
+import { FakeClock } from '../../../test/support/fake-clock.js';
 import { silentLogger } from '../../runtime/logging.js';
 import type { L2ClaimState } from './announcer.js';
 import {

@@ -2,19 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Config, ConfigInput } from '../../config/index.js';
 import { formatCidr } from '../../net/ip.js';
-import {
-  bgpAd,
-  community,
-  configOf,
-  endpointSlice,
-  nodeObject,
-  peer,
-  planNode,
-  pool,
-  service,
-} from '../test-fixtures.js';
 import { EXCLUDE_FROM_LOAD_BALANCERS_LABEL, planBgp, planNodeFromObject } from './index.js';
 import type { BgpPlan, PlanNode } from './index.js';
+import { configOf } from '../../../test/support/config.js';
+import { endpointSlice, node as nodeObject, service } from '../../../test/support/kube-objects.js';
+import { bgpAd, community, peer, pool } from '../../../test/support/metallb-objects.js';
+import { planNode } from '../../../test/support/speaker.js';
 
 const worker0 = planNode('worker-0', { 'node-role.kubernetes.io/worker': '' });
 const worker1 = planNode('worker-1', { 'node-role.kubernetes.io/worker': '' });
@@ -60,8 +53,8 @@ function simpleConfig(extra: Partial<Omit<ConfigInput, 'metallbNamespace'>> = {}
   });
 }
 
-const web = service('web', { ips: ['198.51.100.10'], pool: 'public' });
-const webLocal = service('web', { ips: ['198.51.100.10'], pool: 'public', local: true });
+const web = service('web', { ingress: ['198.51.100.10'], pool: 'public' });
+const webLocal = service('web', { ingress: ['198.51.100.10'], pool: 'public', local: true });
 
 describe('externalTrafficPolicy', () => {
   it('announces a Local service only from nodes with a ready endpoint', () => {
@@ -245,7 +238,7 @@ describe('advertisements', () => {
     const config = simpleConfig({
       bgpAdvertisements: [bgpAd('gold', { serviceSelectors: [{ matchLabels: { tier: 'gold' } }] })],
     });
-    const gold = service('gold', { ips: ['198.51.100.11'], labels: { tier: 'gold' } });
+    const gold = service('gold', { ingress: ['198.51.100.11'], labels: { tier: 'gold' } });
     const result = plan(
       config,
       worker0,
@@ -265,7 +258,7 @@ describe('advertisements', () => {
         bgpAd('internal-to-b', { ipAddressPools: ['internal'], peers: ['tor-b'] }),
       ],
     });
-    const db = service('db', { ips: ['203.0.113.5'] });
+    const db = service('db', { ingress: ['203.0.113.5'] });
     const result = plan(
       config,
       worker0,
@@ -292,9 +285,9 @@ describe('advertisements', () => {
       ],
     });
     const services = [
-      service('a', { ips: ['198.51.100.10'] }),
-      service('b', { ips: ['198.51.100.200'] }),
-      service('c', { ips: ['2001:db8:1::7'] }),
+      service('a', { ingress: ['198.51.100.10'] }),
+      service('b', { ingress: ['198.51.100.200'] }),
+      service('c', { ingress: ['2001:db8:1::7'] }),
     ];
     const endpoints = ['a', 'b', 'c'].map((name) => endpointSlice(name, { ready: ['worker-0'] }));
     expect(routesOf(plan(config, worker0, services, endpoints))).toEqual({
@@ -354,14 +347,14 @@ describe('services', () => {
   });
 
   it('withholds a service the controller has not given an IP yet', () => {
-    const pending = service('pending', { ips: [] });
+    const pending = service('pending', { ingress: [] });
     expect(noticesOf(plan(config, worker0, [pending], []).withheld)).toEqual([
       'default/pending: noIPAllocated',
     ]);
   });
 
   it('withholds a service whose IP is in no pool, whatever its annotation says', () => {
-    const stray = service('stray', { ips: ['203.0.113.9'], pool: 'public' });
+    const stray = service('stray', { ingress: ['203.0.113.9'], pool: 'public' });
     expect(
       plan(config, worker0, [stray], [endpointSlice('stray', { ready: ['worker-0'] })]).withheld,
     ).toEqual([
@@ -379,7 +372,7 @@ describe('services', () => {
       peers: [peer('tor', {})],
       bgpAdvertisements: [bgpAd('other-only', { ipAddressPools: ['other'] })],
     });
-    const stale = service('db', { ips: ['203.0.113.5'], pool: 'public' });
+    const stale = service('db', { ingress: ['203.0.113.5'], pool: 'public' });
     expect(routesOf(plan(config2, worker0, [stale], [endpointSlice('db', { ready: ['worker-0'] })]))).toEqual(
       {
         tor: ['203.0.113.5/32'],
@@ -413,8 +406,8 @@ describe('conflicting advertisements', () => {
         bgpAd('everyone', { localPref: 100, communities: ['64512:1'] }),
       ],
     });
-    const goldWeb = service('web', { ips: ['198.51.100.10'], labels: gold });
-    const api = service('api', { ips: ['198.51.100.11'] });
+    const goldWeb = service('web', { ingress: ['198.51.100.10'], labels: gold });
+    const api = service('api', { ingress: ['198.51.100.11'] });
     const result = plan(config, worker0, [goldWeb, api], slices);
     expect(result.refused).toEqual([
       {
@@ -437,7 +430,7 @@ describe('conflicting advertisements', () => {
         bgpAd('to-b', { localPref: 200, peers: ['rr-b'], serviceSelectors: selectGold }),
       ],
     });
-    const goldWeb = service('web', { ips: ['198.51.100.10'], labels: gold });
+    const goldWeb = service('web', { ingress: ['198.51.100.10'], labels: gold });
     const result = plan(config, worker0, [goldWeb], slices);
     expect(result.refused).toEqual([]);
     expect(routesOf(result)).toEqual({
@@ -455,8 +448,8 @@ describe('conflicting advertisements', () => {
         bgpAd('silver', { localPref: 100, serviceSelectors: [{ matchLabels: { tier: 'silver' } }] }),
       ],
     });
-    const a = service('api', { ips: ['198.51.100.10'], labels: gold });
-    const b = service('web', { ips: ['198.51.100.10'], labels: { tier: 'silver' } });
+    const a = service('api', { ingress: ['198.51.100.10'], labels: gold });
+    const b = service('web', { ingress: ['198.51.100.10'], labels: { tier: 'silver' } });
     const result = plan(config, worker0, [b, a], slices);
     expect(result.refused).toEqual([
       {

@@ -8,14 +8,8 @@
  * a deployment setting, not part of the configuration.
  */
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import {
-  selectsAll,
-  type BgpAdvertisement,
-  type BgpCommunity,
-  type Config,
-  type Peer,
-  type Pool,
-} from '../../config/index.js';
+import type { BgpAdvertisement, BgpCommunity, Config, Peer, Pool } from '../../config/index.js';
+import { selectsAll } from '../../config/selectors.js';
 import {
   formatAddress,
   formatCidr,

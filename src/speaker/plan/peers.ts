@@ -3,7 +3,8 @@
  * VRF. FRR has one AS number and one router ID per instance and one neighbor per address in it, so a peer
  * that contradicts an earlier one (by name) on this node is left out rather than rendered wrongly.
  */
-import { selectsAll, type Config, type Peer } from '../../config/index.js';
+import type { Config, Peer } from '../../config/index.js';
+import { selectsAll } from '../../config/selectors.js';
 import { formatAddress, type Address, type Family } from '../../net/ip.js';
 import { interfaceNameProblem, passwordProblem } from '../bgp/frr-word.js';
 import type { PlanNode, SkippedPeer } from './types.js';

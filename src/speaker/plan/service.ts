@@ -3,7 +3,7 @@
  * assigned, the pool they came from, the traffic policy, and where ready endpoints run.
  */
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { Labels } from '../../config/index.js';
+import type { Labels } from '../../config/selectors.js';
 import type { ServiceRef } from './types.js';
 
 /** Written by our controller next to status.loadBalancer; the legacy prefix is still read. */

@@ -4,7 +4,8 @@
  * event recorder into events.
  */
 import type { Address, Cidr } from '../../net/ip.js';
-import type { BgpCommunity, Labels } from '../../config/index.js';
+import type { BgpCommunity } from '../../config/index.js';
+import type { Labels } from '../../config/selectors.js';
 
 /** The node a speaker runs on, as far as announcing is concerned. */
 export interface PlanNode {

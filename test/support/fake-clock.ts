@@ -1,5 +1,5 @@
 /** A hand-driven Clock for unit tests (here and in other packages): time moves only when a test says so. */
-import type { Clock, Timer } from '../clock.js';
+import type { Clock, Timer } from '../../src/runtime/clock.js';
 
 interface PendingTimer {
   readonly at: number;

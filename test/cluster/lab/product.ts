@@ -5,8 +5,8 @@
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess } from '../../cluster/processes.js';
-import { repoRoot } from '../../cluster/local-cluster.js';
+import { ManagedProcess } from '../processes.js';
+import { repoRoot } from '../local-cluster.js';
 import { kubeconfigPath } from './cluster.js';
 
 const logDir = mkdtempSync(join(tmpdir(), 'metallb-e2e-logs-'));

@@ -3,49 +3,42 @@
  * operator (report Degraded when an object got in anyway, e.g. while the webhook was down).
  */
 import { objectRef } from '../api/check-object.js';
-import type { Problem } from '../api/problem.js';
-
-type RawObject = Record<string, unknown>;
+import type { Problem, ProblemCode } from '../api/problem.js';
+import { asRecord, readField, readList, readRecord, readString, type Fields } from './read.js';
 
 const supportedBackends = new Set(['', 'frr']);
 
-function asObject(value: unknown): RawObject | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as RawObject)
-    : undefined;
-}
-
-function asList(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-export function validateMetalLB(object: RawObject): Problem[] {
+export function validateMetalLB(object: Fields): Problem[] {
   const ref = objectRef(object);
-  const spec = asObject(object.spec) ?? {};
+  const spec = readRecord(object, 'spec');
   const problems: Problem[] = [];
-  const add = (field: string, message: string) => problems.push({ object: ref, field, message });
+  const add = (code: ProblemCode, field: string, message: string) =>
+    problems.push({ code, object: ref, field, message });
 
   for (const field of ['speakerTolerations', 'controllerTolerations']) {
-    asList(spec[field]).forEach((item, index) => {
-      const toleration = asObject(item) ?? {};
-      const seconds = toleration.tolerationSeconds;
-      if (typeof seconds === 'number' && seconds > 0 && toleration.effect !== 'NoExecute') {
+    readList(spec, field).forEach((item, index) => {
+      const toleration = asRecord(item);
+      const seconds = readField(toleration, 'tolerationSeconds');
+      const effect = readField(toleration, 'effect');
+      if (typeof seconds === 'number' && seconds > 0 && effect !== 'NoExecute') {
         add(
+          'metallb.tolerationSeconds',
           `spec.${field}[${index}].tolerationSeconds`,
-          `tolerationSeconds only applies to effect NoExecute (got effect ${JSON.stringify(toleration.effect ?? '')}); set effect: NoExecute or remove tolerationSeconds`,
+          `tolerationSeconds only applies to effect NoExecute (got effect ${JSON.stringify(effect ?? '')}); set effect: NoExecute or remove tolerationSeconds`,
         );
       }
     });
   }
 
   for (const component of ['controllerConfig', 'speakerConfig']) {
-    const affinity = asObject(asObject(spec[component])?.affinity) ?? {};
+    const affinity = readRecord(readRecord(spec, component), 'affinity');
     for (const kind of ['nodeAffinity', 'podAffinity', 'podAntiAffinity']) {
-      const terms = asList(asObject(affinity[kind])?.preferredDuringSchedulingIgnoredDuringExecution);
+      const terms = readList(readRecord(affinity, kind), 'preferredDuringSchedulingIgnoredDuringExecution');
       terms.forEach((term, index) => {
-        const weight = asObject(term)?.weight;
+        const weight = readField(asRecord(term), 'weight');
         if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1 || weight > 100) {
           add(
+            'metallb.affinityWeight',
             `spec.${component}.affinity.${kind}.preferredDuringSchedulingIgnoredDuringExecution[${index}].weight`,
             `weight must be a whole number from 1 to 100, got ${JSON.stringify(weight ?? null)}`,
           );
@@ -54,9 +47,10 @@ export function validateMetalLB(object: RawObject): Problem[] {
     }
   }
 
-  const backend = typeof spec.bgpBackend === 'string' ? spec.bgpBackend : '';
+  const backend = readString(spec, 'bgpBackend') ?? '';
   if (!supportedBackends.has(backend)) {
     add(
+      'metallb.bgpBackend',
       'spec.bgpBackend',
       `"${backend}" is not supported: this implementation runs FRR beside each speaker; leave bgpBackend unset or set it to frr`,
     );

@@ -1,4 +1,4 @@
-/** Drives test/e2e/support/l2-responder-main.ts inside a namespace through its JSON-lines protocol. */
+/** Drives test/cluster/lab/l2-responder-main.ts inside a namespace through its JSON-lines protocol. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';

@@ -32,6 +32,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from '../wait-for.js';
 import {
   parseBfdPeers,
   parseBgpNeighbor,
@@ -232,14 +233,20 @@ export class BgpTopology {
     prepareFrrDirs(instance.pathspace);
     // zebra first: the other daemons connect to its zserv socket and give up on a missing one only slowly.
     await this.startDaemon(instance, 'zebra');
-    await waitUntil(`zebra of ${instance.pathspace}`, 10_000, () =>
-      existsSync(join(FRR_RUN_DIR, instance.pathspace, 'zserv.api')),
+    await waitFor(
+      `zebra of ${instance.pathspace}`,
+      () => existsSync(join(FRR_RUN_DIR, instance.pathspace, 'zserv.api')),
+      10_000,
     );
     await Promise.all(FRR_DAEMONS.filter((d) => d !== 'zebra').map((d) => this.startDaemon(instance, d)));
-    await waitUntilAsync(`FRR daemons of ${instance.pathspace} to answer vtysh`, 15_000, async () => {
-      const output = await vtysh(instance.pathspace, ['show daemons']).catch(() => '');
-      return FRR_DAEMONS.every((daemon) => output.includes(daemon));
-    });
+    await waitFor(
+      `FRR daemons of ${instance.pathspace} to answer vtysh`,
+      async () => {
+        const output = await vtysh(instance.pathspace, ['show daemons']).catch(() => '');
+        return FRR_DAEMONS.every((daemon) => output.includes(daemon));
+      },
+      15_000,
+    );
     if (initialConfig !== undefined) await this.applyConfig(instance.pathspace, initialConfig);
   }
 
@@ -267,7 +274,7 @@ export class BgpTopology {
       (pid): pid is number => pid !== undefined,
     );
     for (const pid of pids) signalProcess(pid, signal);
-    await waitUntil(`FRR daemons of ${instance.pathspace} to exit`, 10_000, () => !pids.some(isRunning));
+    await waitFor(`FRR daemons of ${instance.pathspace} to exit`, () => !pids.some(isRunning), 10_000);
   }
 
   /** Loads a complete configuration into a running instance through vtysh, line by line like `vtysh -b`. */
@@ -638,20 +645,4 @@ function shellQuote(value: string): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitUntil(what: string, timeoutMs: number, condition: () => boolean): Promise<void> {
-  await waitUntilAsync(what, timeoutMs, async () => condition());
-}
-
-async function waitUntilAsync(
-  what: string,
-  timeoutMs: number,
-  condition: () => Promise<boolean>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }

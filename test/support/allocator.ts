@@ -1,9 +1,15 @@
-/** Builders for allocator tests; documentation address ranges only. */
-import type { LabelSelectorLike } from '../../k8s/label-selector.js';
-import { parsePoolEntry } from '../../net/ip.js';
-import type { AllocationResult, AllocatorPool, AllocatorService, Assigned, Refused } from './types.js';
+/** Builders for the allocator's own inputs (AllocatorPool, AllocatorService); documentation address ranges only. */
+import type { LabelSelectorLike } from '../../src/config/selectors.js';
+import { parsePoolEntry } from '../../src/net/ip.js';
+import type {
+  AllocationResult,
+  AllocatorPool,
+  AllocatorService,
+  Assigned,
+  Refused,
+} from '../../src/controller/allocator/types.js';
 
-export function pool(
+export function allocatorPool(
   name: string,
   addresses: readonly string[],
   options: Partial<Omit<AllocatorPool, 'name' | 'ranges'>> = {},
@@ -38,7 +44,7 @@ export function allocation(
 }
 
 /** A single-stack IPv4 LoadBalancer service in namespace "default" serving TCP/80, unless overridden. */
-export function service(name: string, overrides: Partial<AllocatorService> = {}): AllocatorService {
+export function allocatorService(name: string, overrides: Partial<AllocatorService> = {}): AllocatorService {
   return {
     namespace: 'default',
     name,

@@ -6,9 +6,9 @@ import type {
   V1Deployment,
   V1PodSpec,
 } from '@kubernetes/client-node';
-import type { MetalLB, MetalLBSpec } from '../../api/types.generated.js';
-import { defaultOperatorEnv, type OperatorEnv } from '../env.js';
-import { renderMetalLB } from './index.js';
+import type { MetalLB, MetalLBSpec } from '../../src/api/types.generated.js';
+import { defaultOperatorEnv, type OperatorEnv } from '../../src/operator/env.js';
+import { renderMetalLB } from '../../src/operator/render/index.js';
 
 export const testUid = 'a5e1c0de-0000-4000-8000-000000000001';
 

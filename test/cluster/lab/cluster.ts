@@ -56,29 +56,7 @@ export async function kubectl(args: readonly string[], stdin?: string): Promise<
   }
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails with what it last saw. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+export { waitFor } from '../wait-for.js';
 
 let namespaceCounter = 0;
 

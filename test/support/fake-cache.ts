@@ -1,6 +1,6 @@
 /** An in-memory ObjectCache for controller tests: set and delete objects, and handlers hear about it. */
-import type { InformerHandler, ObjectCache } from '../informer.js';
-import { objectKey, type KubeObject } from '../kube-object.js';
+import type { InformerHandler, ObjectCache } from '../../src/runtime/informer.js';
+import { objectKey, type KubeObject } from '../../src/runtime/kube-object.js';
 
 export class FakeCache<T extends KubeObject> implements ObjectCache<T> {
   private readonly objects = new Map<string, T>();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatProblem } from '../api/problem.js';
-import { validateMetalLB } from './validate-metallb.js';
+import { validateMetalLB } from './metallb.js';
 
 const metallb = (spec: Record<string, unknown>) => ({
   apiVersion: 'metallb.io/v1beta1',
