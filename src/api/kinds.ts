@@ -52,10 +52,6 @@ export function isConfigKind(kind: string): kind is ConfigKind {
   return isApiKind(kind) && configInputOf(kind) !== undefined;
 }
 
-export function apiKindEntry(kind: ApiKind): ApiKindEntry {
-  return apiKinds[kind];
-}
-
 /** The key of buildConfig's input a kind goes in; undefined for a kind the configuration does not read. */
 export function configInputOf(kind: string): ConfigInputKey | undefined {
   if (!isApiKind(kind)) return undefined;
