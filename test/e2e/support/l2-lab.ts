@@ -18,7 +18,7 @@
  * Cleanup: destroy() (call it from afterAll), a process 'exit' hook and a watchdog (netns.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -100,6 +100,15 @@ export interface L2LabOptions {
    * Default: the e2e cluster's ($METALLB_E2E_KUBECONFIG) when set; null: no relay.
    */
   readonly kubeconfigPath?: string | null;
+}
+
+export interface ResolveOptions {
+  /** The asking interface (default eth0). */
+  readonly iface?: LabInterfaceName;
+  /** How long to wait for answers (default 1000 ms). */
+  readonly timeoutMs?: number;
+  /** A node name: ask from that node instead of the client. */
+  readonly from?: string;
 }
 
 export interface Neighbour {
@@ -230,6 +239,16 @@ export class L2Lab {
     const node = this.nodes.find((candidate) => candidate.name === name);
     if (!node) throw new Error(`no node ${name} in this lab (${this.nodes.map((n) => n.name).join(', ')})`);
     return node;
+  }
+
+  /** PIDs of the API relay's processes (host side first), empty without a relay. */
+  get relayPids(): number[] {
+    return this.relay?.pids ?? [];
+  }
+
+  /** The relay's socket file on the host, undefined without a relay. */
+  get relaySocketPath(): string | undefined {
+    return this.relay?.socketPath;
   }
 
   /** The kubeconfig a process inside `nodeName`'s namespace uses (server https://127.0.0.1:6443). */
@@ -425,13 +444,10 @@ export class L2Lab {
 
   /**
    * The MAC that answers for `address` on the client's `iface` (default eth0): one ARP request (Habets
-   * arping) or one Neighbor Solicitation (ndisc6), waiting up to `timeoutMs`. undefined when nobody answers.
-   * Neither touches the client's neighbour cache.
+   * arping) or one Neighbor Solicitation (ndisc6), waiting up to `timeoutMs` (default 1000). undefined when
+   * nobody answers. Neither touches the asking kernel's neighbour cache. With `from`, a node asks instead.
    */
-  async resolveMac(
-    address: string,
-    options: { readonly iface?: LabInterfaceName; readonly timeoutMs?: number } = {},
-  ): Promise<string | undefined> {
+  async resolveMac(address: string, options: ResolveOptions = {}): Promise<string | undefined> {
     const macs = await this.answeringMacs(address, { ...options, first: true });
     return macs[0];
   }
@@ -442,12 +458,9 @@ export class L2Lab {
    */
   async answeringMacs(
     address: string,
-    options: {
-      readonly iface?: LabInterfaceName;
-      readonly timeoutMs?: number;
-      readonly first?: boolean;
-    } = {},
+    options: ResolveOptions & { readonly first?: boolean } = {},
   ): Promise<string[]> {
+    const namespace = options.from ? this.node(options.from).namespace : this.client.namespace;
     const iface = options.iface ?? 'eth0';
     const timeoutMs = options.timeoutMs ?? 1000;
     const command = address.includes(':')
@@ -477,7 +490,7 @@ export class L2Lab {
         ];
     let stdout: string;
     try {
-      ({ stdout } = await run('ip', ['netns', 'exec', this.client.namespace, ...command], {
+      ({ stdout } = await run('ip', ['netns', 'exec', namespace, ...command], {
         timeout: timeoutMs + 5_000,
       }));
     } catch (error) {
@@ -702,6 +715,8 @@ export class L2Lab {
     await Promise.all(this.started.map((handle) => handle.stop(2_000)));
     await this.relay?.stop();
     await this.janitor.cleanUp();
+    // Logs stay for failure reports, but an empty folder says nothing.
+    if (readdirSync(this.logDir).length === 0) rmSync(this.logDir, { recursive: true, force: true });
   }
 }
 

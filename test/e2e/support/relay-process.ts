@@ -24,10 +24,14 @@ function parseEndpoint(text: string, kind: 'unix' | 'tcp'): Endpoint {
 }
 
 function pipeBoth(accepted: Socket, target: Endpoint): void {
-  const upstream = 'path' in target ? createConnection(target.path) : createConnection(target);
+  // Half-open allowed both ways, so a client that ends its side still gets the rest of the answer.
+  const upstream =
+    'path' in target
+      ? createConnection({ path: target.path, allowHalfOpen: true })
+      : createConnection({ ...target, allowHalfOpen: true });
   accepted.setNoDelay(true);
   if (!('path' in target)) upstream.setNoDelay(true);
-  // Either side closing or failing ends both: the client sees a reset, as it would without the relay.
+  // Either side failing or closing for good ends both: the client sees a reset, as without the relay.
   const end = (): void => {
     accepted.destroy();
     upstream.destroy();
@@ -50,7 +54,7 @@ function main(argv: readonly string[]): void {
   }
   const listen = parseEndpoint(listenText, mode === 'unix-to-tcp' ? 'unix' : 'tcp');
   const target = parseEndpoint(connectText, mode === 'unix-to-tcp' ? 'tcp' : 'unix');
-  const server = createServer({ noDelay: true }, (socket) => pipeBoth(socket, target));
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => pipeBoth(socket, target));
   const stop = (): void => {
     server.close();
     if ('path' in listen) rmSync(listen.path, { force: true });
