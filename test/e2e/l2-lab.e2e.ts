@@ -42,7 +42,7 @@ describe('L2 lab: the API server from inside a node namespace', () => {
     expect(output.split('\n')).toContain('node/worker-1');
     // The namespace's only route off loopback is the lab LAN: the relay is the way in.
     expect(await lab.inNode(node.name, ['ip', '-4', 'route', 'show'])).not.toContain('default');
-  });
+  }, 60_000);
 
   it('runs a metallb speaker inside a node namespace that lists the cluster through the relay', async () => {
     const speaker = await lab.startSpeaker('worker-0');
@@ -55,7 +55,7 @@ describe('L2 lab: the API server from inside a node namespace', () => {
       await speaker.stop();
     }
     expect(speaker.running).toBe(false);
-  });
+  }, 60_000);
 
   it('stops its relays and removes the socket file and namespaces when destroyed', async () => {
     const small = await L2Lab.create({ nodes: ['worker-2'] });
@@ -68,7 +68,7 @@ describe('L2 lab: the API server from inside a node namespace', () => {
     expect(relayPids.filter(isRunning)).toEqual([]);
     expect(socket !== undefined && existsSync(socket)).toBe(false);
     expect(small.namespaces.filter((namespace) => existsSync(`/run/netns/${namespace}`))).toEqual([]);
-  });
+  }, 60_000);
 });
 
 describe('L2 lab: the wire and the client tools', () => {
@@ -82,18 +82,25 @@ describe('L2 lab: the wire and the client tools', () => {
       expect(await lab.resolveMac(second.ipv4, { iface: 'eth1' })).toBe(second.mac);
       expect(await lab.answeringMacs(second.ipv6, { iface: 'eth1' })).toEqual([second.mac]);
     }
-  });
+  }, 60_000);
 
   it('delivers a Neighbor Solicitation only to the port that joined its solicited-node group', async () => {
     const solicitsAt = async (nodeName: string): Promise<number> =>
       (await lab.counters(lab.node(nodeName).namespace)).get('Icmp6InNeighborSolicits') ?? 0;
+    // Counters are per namespace and see every solicitation (unicast NUD probes too), so send enough
+    // that a stray one cannot pass for delivery: five to worker-1's group, five to a group nobody joined.
     const before = await Promise.all(NODES.map(solicitsAt));
-    expect(await lab.resolveMac(lab.node('worker-1').lan.ipv6)).toBe(lab.node('worker-1').lan.mac);
-    // Nobody has this address, so nobody joined its group: the switch drops the solicitation.
-    expect(await lab.resolveMac('2001:db8::1:99', { timeoutMs: 300 })).toBeUndefined();
-    const after = await Promise.all(NODES.map(solicitsAt));
-    expect(after.map((count, index) => count - (before[index] ?? 0))).toEqual([0, 1, 0]);
-  });
+    for (let i = 0; i < 5; i++) {
+      expect(await lab.resolveMac(lab.node('worker-1').lan.ipv6)).toBe(lab.node('worker-1').lan.mac);
+      expect(await lab.resolveMac('2001:db8::1:99', { timeoutMs: 100 })).toBeUndefined();
+    }
+    const received = (await Promise.all(NODES.map(solicitsAt))).map(
+      (count, index) => count - (before[index] ?? 0),
+    );
+    expect(received[1]).toBeGreaterThanOrEqual(5);
+    expect(received[0]).toBeLessThan(5);
+    expect(received[2]).toBeLessThan(5);
+  }, 60_000);
 
   it("records the client's neighbour entry changing on a gratuitous ARP alone, without a request", async () => {
     const [first, second] = [lab.node('worker-0'), lab.node('worker-1')];
@@ -112,7 +119,7 @@ describe('L2 lab: the wire and the client tools', () => {
       await watch.stop();
       await lab.flushNeighbours();
     }
-  });
+  }, 60_000);
 
   it('makes a node unreachable when its cable is cut, and reachable again when restored', async () => {
     const node = lab.node('worker-2');
@@ -129,7 +136,7 @@ describe('L2 lab: the wire and the client tools', () => {
       await lab.restoreLink(node.name);
     }
     expect(await lab.resolveMac(node.lan.ipv4, { timeoutMs: 2_000 })).toBe(node.lan.mac);
-  });
+  }, 60_000);
 
   it('answers for an address added to the client, as a host that already uses it would', async () => {
     await lab.addClientAddress('198.51.100.129');
@@ -141,5 +148,5 @@ describe('L2 lab: the wire and the client tools', () => {
       await lab.removeClientAddress('198.51.100.129');
       await lab.removeClientAddress('2001:db8::1:1');
     }
-  });
+  }, 60_000);
 });

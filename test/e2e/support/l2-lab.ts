@@ -155,6 +155,9 @@ export interface LabProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** An address no lab uses, for the entry that shows a neighbour monitor is live. */
+const MONITOR_MARKER = '169.254.253.253';
+
 const NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 
 function lanAddresses(lan: typeof LAN | typeof LAN2, host: number): { ipv4: string; ipv6: string } {
@@ -206,8 +209,13 @@ export class L2Lab {
       prefix,
       namespaces: this.namespaces,
       stateDir,
-      // The speaker's private scratch folder is named after its FRR pathspace, which is the namespace.
-      paths: this.nodes.map((node) => join(tmpdir(), `metallb-speaker-${node.namespace}`)),
+      // The speaker's FRR pathspace is the namespace's name: its scratch folder and anything its FRR
+      // tooling may leave under FRR's folders for that pathspace go too.
+      paths: this.nodes.flatMap((node) => [
+        join(tmpdir(), `metallb-speaker-${node.namespace}`),
+        join('/etc/frr', node.namespace),
+        join('/var/run/frr', node.namespace),
+      ]),
     });
   }
 
@@ -530,8 +538,9 @@ export class L2Lab {
 
   /**
    * Records every change of the client's neighbour entry for `address` with the time it was seen, from
-   * the kernel's own notifications (`ip monitor neigh`), checked by a poll every 15 ms so no change hides
-   * between notifications. The client sends nothing: only what arrives on the wire changes the entry.
+   * the kernel's own notifications (`ip monitor neigh`, one ordered source: a poll beside it could report
+   * an older state after a newer one). Resolves once the monitor is live. The client sends nothing: only
+   * what arrives on the wire changes the entry.
    */
   async watchNeighbour(address: string, iface: LabInterfaceName = 'eth0'): Promise<NeighbourWatch> {
     const changes: NeighbourChange[] = [];
@@ -545,23 +554,33 @@ export class L2Lab {
     const monitor: ChildProcess = spawn('ip', ['-n', this.client.namespace, 'monitor', 'neigh'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
+    let live: () => void = () => undefined;
+    const monitorLive = new Promise<void>((resolve) => {
+      live = resolve;
+    });
     const lines = createInterface({ input: monitor.stdout as NodeJS.ReadableStream });
     lines.on('line', (line) => {
       const match = /^(Deleted )?(\S+) dev (\S+)(?: lladdr (\S+))?/.exec(line);
-      if (!match || match[2] !== address || match[3] !== iface) return;
+      if (match?.[2] === MONITOR_MARKER) live();
+      if (!match || match[2] !== address || match[3] !== iface || changes.length === 0) return;
       const gone = match[1] !== undefined || /\b(FAILED|INCOMPLETE)\b/.test(line);
       record(gone ? undefined : match[4]?.toLowerCase());
     });
+    // A throw-away entry the monitor must report: once it does, no later change can be missed.
+    const marker = `neigh replace ${MONITOR_MARKER} lladdr 02:00:00:00:00:00 dev ${iface} nud permanent`;
+    await ip(this.client.namespace, marker);
+    await ip(this.client.namespace, `neigh del ${MONITOR_MARKER} dev ${iface}`);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), 5_000);
+    });
+    const failed = await Promise.race([monitorLive.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (failed) {
+      monitor.kill('SIGKILL');
+      throw new Error(`ip monitor neigh in ${this.client.namespace} reported nothing in 5 s`);
+    }
     record((await this.neighbour(address, iface))?.mac);
-    let polling = true;
-    const poll = (async () => {
-      while (polling) {
-        await sleep(15);
-        if (!polling) break;
-        const entry = await this.neighbour(address, iface).catch(() => undefined);
-        if (polling) record(entry?.mac);
-      }
-    })();
     const watch: NeighbourWatch = {
       ip: address,
       changes,
@@ -592,8 +611,6 @@ export class L2Lab {
         });
       },
       stop: async () => {
-        polling = false;
-        await poll;
         monitor.kill('SIGTERM');
         this.watches.delete(watch);
       },
