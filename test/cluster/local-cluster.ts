@@ -27,6 +27,14 @@ function findRepoRoot(start: string): string {
   return dir;
 }
 
+/**
+ * The cluster is dual-stack: Services get clusterIPs from both families (IPv4 first, so single-stack
+ * Services default to IPv4 as on most clusters), and IPv6-only or dual-stack LoadBalancer Services are
+ * accepted. The IPv6 range is documentation space, far from the 2001:db8::/64 LANs and 2001:db8:: pools that
+ * tests use; /112 stays within the API server's limit on IPv6 service ranges.
+ */
+export const SERVICE_CIDRS = ['10.96.0.0/16', '2001:db8:ffff::/112'] as const;
+
 export interface LocalClusterOptions {
   /** Where the binaries are; default .local/cluster/bin (filled by `make cluster-bins`). */
   readonly binDir?: string;
@@ -251,7 +259,7 @@ export class LocalCluster {
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${pki.saPublic}`,
       `--service-account-signing-key-file=${pki.saPrivate}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
+      `--service-cluster-ip-range=${SERVICE_CIDRS.join(',')}`,
       '--authorization-mode=Node,RBAC',
       '--allow-privileged=true',
       '--enable-priority-and-fairness=false',
@@ -333,6 +341,9 @@ export class LocalCluster {
       // Simulated nodes are kept alive by kwok's heartbeats; a short grace period makes a stopped one
       // visible quickly.
       '--node-monitor-grace-period=20s',
+      // Only informational without --allocate-node-cidrs, but kept identical to the API server's so the two
+      // never disagree about the cluster's families.
+      `--service-cluster-ip-range=${SERVICE_CIDRS.join(',')}`,
     ]);
     this.launch('kube-scheduler', [
       kubeconfig,

@@ -130,6 +130,8 @@ interface ServiceOptions {
   readonly ports?: readonly number[];
   readonly loadBalancerClass?: string;
   readonly selector?: Record<string, string>;
+  readonly ipFamilyPolicy?: 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
+  readonly ipFamilies?: readonly ('IPv4' | 'IPv6')[];
 }
 
 async function createService(namespace: string, name: string, options: ServiceOptions = {}): Promise<void> {
@@ -140,6 +142,8 @@ async function createService(namespace: string, name: string, options: ServiceOp
     spec: {
       type: 'LoadBalancer',
       ...(options.loadBalancerClass ? { loadBalancerClass: options.loadBalancerClass } : {}),
+      ...(options.ipFamilyPolicy ? { ipFamilyPolicy: options.ipFamilyPolicy } : {}),
+      ...(options.ipFamilies ? { ipFamilies: options.ipFamilies } : {}),
       selector: options.selector ?? { app: name },
       ports: (options.ports ?? [80]).map((port) => ({ name: `p${port}`, port, protocol: 'TCP' })),
     },
@@ -558,5 +562,63 @@ describe('metallb controller: restart', () => {
     expect(changed).toEqual([]);
     expect(duplicates(after.values())).toEqual([]);
     expect(second.product.log()).toContain('"kept":2000');
+  });
+});
+
+describe('metallb controller: IPv6 and dual-stack services', () => {
+  afterEach(cleanUp);
+
+  it('gives an IPv6-only service an IPv6 address and a dual-stack one an address per family, kept across a restart', async () => {
+    await applyPool('v6', { addresses: ['2001:db8:6::/120'] });
+    await applyPool('dual', { addresses: ['198.51.100.16/28', '2001:db8:d5::/120'] });
+    const namespace = await testNamespace('ctl-dual');
+    const first = await startController('dual-stack');
+    await waitUntilAllocating(first);
+    await createService(namespace, 'six', {
+      ipFamilyPolicy: 'SingleStack',
+      ipFamilies: ['IPv6'],
+      annotations: { 'metallb.io/address-pool': 'v6' },
+    });
+    await createService(namespace, 'both', {
+      ipFamilyPolicy: 'RequireDualStack',
+      ipFamilies: ['IPv4', 'IPv6'],
+      annotations: { 'metallb.io/address-pool': 'dual' },
+    });
+    await createService(namespace, 'prefer', {
+      ipFamilyPolicy: 'PreferDualStack',
+      annotations: { 'metallb.io/address-pool': 'dual' },
+    });
+
+    // The cluster itself is dual-stack: the API server gave the dual-stack services a cluster IP per family.
+    const both = await getService(namespace, 'both');
+    expect(both.spec?.clusterIPs).toHaveLength(2);
+    expect(both.spec?.clusterIPs?.[1]).toMatch(/^2001:db8:ffff::/);
+    expect((await getService(namespace, 'six')).spec?.clusterIP).toMatch(/^2001:db8:ffff::/);
+
+    const six = await waitForIngress(namespace, 'six');
+    expect(six).toEqual(['2001:db8:6::']);
+    const dual = await waitFor('both families for both and prefer', async () => {
+      const assigned = [
+        ingressOf(await getService(namespace, 'both')),
+        ingressOf(await getService(namespace, 'prefer')),
+      ];
+      return assigned.every((ips) => ips.length === 2) ? assigned : undefined;
+    });
+    for (const ips of dual) {
+      expect(ips.filter((ip) => /^198\.51\.100\.(1[6-9]|2\d|3[01])$/.test(ip))).toHaveLength(1);
+      expect(ips.filter((ip) => ip.startsWith('2001:db8:d5::'))).toHaveLength(1);
+    }
+    expect(duplicates(dual.flat())).toEqual([]);
+
+    await killController(first);
+    const second = await startController('dual-stack');
+    await waitUntilAllocating(second);
+    // A restarted controller that re-allocated would write new addresses; give it time to converge.
+    await waitFor('the restarted controller to reconcile the services', async () =>
+      second.product.log().includes('"kept":3') ? true : undefined,
+    );
+    expect(ingressOf(await getService(namespace, 'six'))).toEqual(six);
+    expect(ingressOf(await getService(namespace, 'both'))).toEqual(dual[0]);
+    expect(ingressOf(await getService(namespace, 'prefer'))).toEqual(dual[1]);
   });
 });

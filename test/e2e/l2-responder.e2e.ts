@@ -5,6 +5,7 @@
  *   METALLB_E2E_NO_CLUSTER=1 npx jest --selectProjects e2e test/e2e/l2-responder.e2e.ts
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { waitFor } from '../cluster/wait-for.js';
 import { L2Lab, inNamespace, ip } from '../cluster/lab/l2-wire-lab.js';
 import { ResponderProcess, counterValue } from '../cluster/lab/l2-responder-process.js';
 
@@ -55,16 +56,6 @@ function median(values: number[]): number {
 async function neighbourMac(lab: L2Lab, address: string): Promise<string | undefined> {
   const out = await ip(lab.client.namespace, 'neigh', 'show', address, 'dev', 'eth0');
   return out.match(/lladdr ([0-9a-f:]{17})/)?.[1];
-}
-
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('layer-2 announcer on a wire', () => {
@@ -122,7 +113,7 @@ describe('layer-2 announcer on a wire', () => {
   });
 
   it('joins the solicited-node group of a claimed IPv6 address, seen in the bridge multicast database', async () => {
-    const mdb = await waitUntil('the MLD report in the bridge mdb', async () => {
+    const mdb = await waitFor('the MLD report in the bridge mdb', async () => {
       const out = await inNamespace(lab.lan, ['bridge', 'mdb', 'show']);
       return out.stdout.includes('ff02::1:ff00:100') ? out.stdout : undefined;
     });
@@ -158,10 +149,10 @@ describe('layer-2 announcer on a wire', () => {
       { ip: MOVING6, interfaces: [], probe: false },
     ]);
     const [v4, v6] = await Promise.all([
-      waitUntil('the IPv4 entry to move', async () =>
+      waitFor('the IPv4 entry to move', async () =>
         (await neighbourMac(lab, MOVING4)) === lab.b.mac ? Date.now() : undefined,
       ),
-      waitUntil('the IPv6 entry to move', async () =>
+      waitFor('the IPv6 entry to move', async () =>
         (await neighbourMac(lab, MOVING6)) === lab.b.mac ? Date.now() : undefined,
       ),
     ]);

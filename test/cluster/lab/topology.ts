@@ -13,25 +13,22 @@
  * namespaces talks to the API server, so the control plane can stay on loopback.
  *
  * The prefix carries this process's pid and a counter, so parallel runs and several topologies in one run
- * never share a namespace or a pathspace. Cleanup is layered: destroy() (tests call it in afterAll), a
- * process 'exit' hook (effective in plain Node, e.g. the benchmark: Jest hands tests a copy of `process`
- * whose 'exit' never fires), and a detached watchdog that removes everything within a second of this
- * process being gone, however it died.
+ * never share a namespace or a pathspace. Cleanup is netns.ts's NamespaceJanitor: destroy() (tests call it
+ * in afterAll), a process 'exit' hook and a detached watchdog.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import {
-  appendFileSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import {
+  NamespaceJanitor,
+  inNamespace,
+  ip,
+  isRunning,
+  nextFreePrefix,
+  run,
+  signalProcess,
+  sleep,
+} from './netns.js';
 import { waitFor } from '../wait-for.js';
 import {
   parseBfdPeers,
@@ -46,8 +43,7 @@ import {
 } from './topology-frr.js';
 
 export type { BfdPeerView, BgpSessionView, RouterPath, RouterRoute, RouterSettings } from './topology-frr.js';
-
-const run = promisify(execFile);
+export { sleep } from './netns.js';
 
 export const LAN_PREFIX_LENGTH = 24;
 export const ROUTER_LAN_ADDRESS = '198.51.100.1';
@@ -86,22 +82,11 @@ export interface TopologyOptions {
   readonly router?: Partial<RouterSettings>;
 }
 
-let topologyCounter = 0;
-
-/**
- * `mlbe2e-<pid>-<n>`: Jest gives every test file a fresh copy of this module in the same process, so the
- * counter alone repeats; skipping prefixes whose namespace or FRR folder exists keeps them unique.
- */
-function nextFreePrefix(): string {
-  for (;;) {
-    topologyCounter += 1;
-    const prefix = `mlbe2e-${process.pid}-${topologyCounter}`;
-    const taken =
-      existsSync(`/run/netns/${prefix}-lan`) ||
-      existsSync(join(FRR_RUN_DIR, `${prefix}-router`)) ||
-      existsSync(join(FRR_CONF_DIR, `${prefix}-router`));
-    if (!taken) return prefix;
-  }
+/** FRR folders are named after the prefix too: a leftover one makes the prefix taken. */
+function frrPrefixTaken(prefix: string): boolean {
+  return (
+    existsSync(join(FRR_RUN_DIR, `${prefix}-router`)) || existsSync(join(FRR_CONF_DIR, `${prefix}-router`))
+  );
 }
 
 interface FrrInstance {
@@ -121,9 +106,7 @@ export class BgpTopology {
   readonly logDir: string;
   private routerSettings: RouterSettings;
   private readonly initialRouterSettings: RouterSettings;
-  private destroyed = false;
-  private watchdogPid: number | undefined;
-  private readonly exitHook = (): void => this.destroySync();
+  private readonly janitor: NamespaceJanitor;
 
   private constructor(
     readonly prefix: string,
@@ -145,6 +128,13 @@ export class BgpTopology {
     this.initialRouterSettings = router;
     this.logDir = mkdtempSync(join(tmpdir(), `${prefix}-frr-logs-`));
     chownSync(this.logDir, frrIds().uid, frrIds().gid);
+    this.janitor = new NamespaceJanitor({
+      prefix,
+      namespaces: this.namespaces,
+      stateDir: this.logDir,
+      paths: this.pathspaces.flatMap((ps) => [join(FRR_RUN_DIR, ps), join(FRR_CONF_DIR, ps)]),
+      removeStateDir: !process.env.METALLB_E2E_KEEP_FRR_LOGS,
+    });
   }
 
   /** Builds the namespaces, links and FRR instances; on any failure removes whatever it had built. */
@@ -153,15 +143,14 @@ export class BgpTopology {
     const badName = options.nodes.find((name) => !/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(name));
     if (badName !== undefined)
       throw new Error(`node name ${JSON.stringify(badName)} is not a short DNS label`);
-    const prefix = nextFreePrefix();
+    const prefix = nextFreePrefix('mlbe2e', frrPrefixTaken);
     const topology = new BgpTopology(prefix, options.nodes, {
       asn: ROUTER_ASN,
       bfd: DEFAULT_ROUTER_BFD,
       ...options.router,
     });
-    process.on('exit', topology.exitHook);
     try {
-      topology.startWatchdog();
+      topology.janitor.arm();
       await topology.build();
       return topology;
     } catch (error) {
@@ -452,88 +441,16 @@ export class BgpTopology {
 
   /** Removes every namespace, FRR process and FRR directory of this topology; safe to call repeatedly. */
   async destroy(): Promise<void> {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    process.removeListener('exit', this.exitHook);
-    await run('sh', ['-c', this.cleanupScript()], { timeout: 60_000 }).catch(() => undefined);
-    this.finish();
-  }
-
-  /** The 'exit' hook's variant: nothing asynchronous runs any more at that point. */
-  private destroySync(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    try {
-      execFileSync('sh', ['-c', this.cleanupScript()], { stdio: 'ignore', timeout: 30_000 });
-    } catch {
-      // the watchdog retries once this process is gone
-    }
-    this.finish();
+    await this.janitor.cleanUp();
   }
 
   /**
-   * Puts a process started for this topology (a speaker) under the watchdog: if this process dies without
+   * Puts a process started for this topology (a speaker) under the janitor: if this process dies without
    * destroy(), the watchdog stops it too. Only a process whose command line names this topology's prefix is
    * signalled, so a recycled pid is safe.
    */
   adoptProcess(pid: number | undefined): void {
-    if (pid !== undefined && !this.destroyed) appendFileSync(this.adoptedFile, `${pid}\n`);
-  }
-
-  private get adoptedFile(): string {
-    return join(this.logDir, 'adopted-pids');
-  }
-
-  private finish(): void {
-    if (this.watchdogPid !== undefined) signalProcess(this.watchdogPid, 'SIGTERM');
-    rmSync(join(this.logDir, 'alive'), { force: true });
-    if (!process.env.METALLB_E2E_KEEP_FRR_LOGS) rmSync(this.logDir, { recursive: true, force: true });
-  }
-
-  /**
-   * One shell script that takes everything down: adopted processes, every process inside our namespaces
-   * (only FRR and what tests start there), then the namespaces, then FRR's per-pathspace directories.
-   */
-  private cleanupScript(): string {
-    // Names are built from the pid and node names checked in create(): no quoting needed inside the loop.
-    const namespaces = this.namespaces.join(' ');
-    const directories = this.pathspaces
-      .flatMap((ps) => [join(FRR_RUN_DIR, ps), join(FRR_CONF_DIR, ps)])
-      .map(shellQuote)
-      .join(' ');
-    return [
-      `adopted=${shellQuote(this.adoptedFile)}`,
-      '[ -f "$adopted" ] && for pid in $(cat "$adopted"); do',
-      `  tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -q -- ${shellQuote(`${this.prefix}-`)} && kill -TERM $pid`,
-      'done',
-      `namespaces="${namespaces}"`,
-      'pids() { for ns in $namespaces; do ip netns pids "$ns" 2>/dev/null; done; }',
-      'p=$(pids); [ -n "$p" ] && kill -TERM $p 2>/dev/null',
-      'for i in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(pids)" ] && break; sleep 0.2; done',
-      'p=$(pids); [ -n "$p" ] && kill -KILL $p 2>/dev/null',
-      'for ns in $namespaces; do ip netns del "$ns" 2>/dev/null; done',
-      `rm -rf ${directories}`,
-      'true',
-    ].join('\n');
-  }
-
-  /**
-   * A detached shell that outlives this process: when it finds this process gone and the topology not
-   * destroyed (the marker file still there), it runs the cleanup script. Covers SIGKILL and jest crashes,
-   * which skip 'exit' hooks.
-   */
-  private startWatchdog(): void {
-    const marker = join(this.logDir, 'alive');
-    writeFileSync(marker, String(process.pid));
-    const script = [
-      `while kill -0 ${process.pid} 2>/dev/null && [ -e ${shellQuote(marker)} ]; do sleep 1; done`,
-      `[ -e ${shellQuote(marker)} ] || exit 0`,
-      this.cleanupScript(),
-      `rm -rf ${shellQuote(this.logDir)}`,
-    ].join('\n');
-    const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
-    child.unref();
-    this.watchdogPid = child.pid;
+    this.janitor.adoptProcess(pid);
   }
 }
 
@@ -581,48 +498,6 @@ function daemonPid(pathspace: string, daemon: FrrDaemon): number | undefined {
   return comm === daemon && isRunning(pid) ? pid : undefined;
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers signal 0 until its parent (init, for daemons) reaps it.
-  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-  return !/^\d+ \(.*\) Z/.test(stat);
-}
-
-function signalProcess(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** `ip [-n NAMESPACE] COMMAND…`; every word here is ours (validated names, fixed addresses), no quoting. */
-async function ip(namespace: string | undefined, command: string): Promise<void> {
-  const args = [...(namespace ? ['-n', namespace] : []), ...command.split(' ')];
-  try {
-    await run('ip', args, { timeout: 30_000 });
-  } catch (error) {
-    const failure = error as { stderr?: string; message: string };
-    throw new Error(`ip ${args.join(' ')} failed: ${failure.stderr?.trim() || failure.message}`);
-  }
-}
-
-async function inNamespace(namespace: string, command: readonly string[]): Promise<string> {
-  try {
-    const { stdout } = await run('ip', ['netns', 'exec', namespace, ...command], { timeout: 30_000 });
-    return stdout;
-  } catch (error) {
-    const failure = error as { stderr?: string; message: string };
-    throw new Error(
-      `in ${namespace}: ${command.join(' ')} failed: ${failure.stderr?.trim() || failure.message}`,
-    );
-  }
-}
-
 /** vtysh against one FRR instance; rejects when the daemons a command needs are down. */
 async function vtysh(pathspace: string, commands: readonly string[]): Promise<string> {
   const { stdout } = await run('vtysh', ['-N', pathspace, ...commands.flatMap((c) => ['-c', c])], {
@@ -637,12 +512,4 @@ async function vtysh(pathspace: string, commands: readonly string[]): Promise<st
 
 function familyOf(prefix: string): 'ipv4' | 'ipv6' {
   return prefix.includes(':') ? 'ipv6' : 'ipv4';
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
