@@ -11,6 +11,8 @@ import type {
   CommunitySpec,
   IPAddressPool,
   IPAddressPoolSpec,
+  L2Advertisement,
+  L2AdvertisementSpec,
 } from '../api/types.generated.js';
 import { formatProblem } from '../api/problem.js';
 import { buildConfig, type Config, type ConfigInput } from '../config/index.js';
@@ -37,6 +39,10 @@ export function peer(name: string, spec: Partial<BGPPeerSpec>): BGPPeer {
 
 export function bgpAd(name: string, spec: BGPAdvertisementSpec = {}): BGPAdvertisement {
   return { apiVersion: 'metallb.io/v1beta1', kind: 'BGPAdvertisement', metadata: metadata(name), spec };
+}
+
+export function l2Ad(name: string, spec: L2AdvertisementSpec = {}): L2Advertisement {
+  return { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: metadata(name), spec };
 }
 
 export function bfd(name: string, spec: BFDProfileSpec): BFDProfile {
