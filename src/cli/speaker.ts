@@ -146,6 +146,11 @@ export const speakerCommand: Command = {
       description:
         'Announce even from a node labelled node.kubernetes.io/exclude-from-external-load-balancers',
     },
+    'disable-l2': {
+      type: 'boolean',
+      description:
+        'Never answer ARP/NDP and write no heartbeat Lease (BGP only); without it layer 2 starts once an L2Advertisement exists',
+    },
     port: {
       type: 'string',
       valueName: 'PORT',
@@ -305,6 +310,7 @@ export const speakerCommand: Command = {
       namespace,
       lbClass,
       ignoreExcludeLabel: values['ignore-exclude-lb'] === true,
+      layer2: values['disable-l2'] !== true,
       metricsBindAddress: bindAddress(host, metricsPort as number),
       healthBindAddress: bindAddress(host, healthPort as number),
       frr,

@@ -18,6 +18,7 @@ import type {
   IPAddressPool,
   L2Advertisement,
   ServiceBGPStatus,
+  ServiceL2Status,
 } from '../api/types.generated.js';
 import { Controller, deepEqual, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder, type ObjectReference } from '../runtime/events.js';
@@ -35,6 +36,9 @@ import { LocalFrr, ReloaderFrr, type FrrControl } from './bgp/frr-control.js';
 import { FrrStateReader, registerFrrMetrics } from './bgp/frr-metrics.js';
 import { Vtysh, findVtysh } from './bgp/frr-tools.js';
 import { SessionWatcher, type SessionReport } from './bgp/sessions.js';
+import { LIVENESS_SELECTOR, type LivenessLease } from './l2/liveness.js';
+import { NullAnnouncer } from './l2/null-announcer.js';
+import { Layer2Speaker, type AnnouncerFactory } from './layer2.js';
 import { Debouncer } from './debounce.js';
 import { SpeakerMetrics } from './metrics.js';
 import { NodeReconciler, type SpeakerCaches } from './reconciler.js';
@@ -81,6 +85,10 @@ export interface SpeakerAppOptions {
   readonly logger: Logger;
   /** Quiet time before a burst of changes is reconciled; default 200 ms. */
   readonly debounceMs?: number;
+  /** Layer 2 starts once an L2Advertisement exists, unless disabled; default enabled. */
+  readonly layer2?: boolean;
+  /** Creates the ARP/NDP responder when layer 2 starts; default one that answers nothing. */
+  readonly createL2Announcer?: AnnouncerFactory;
 }
 
 /** Reconcile on node changes that matter for announcing: labels and NetworkUnavailable, not heartbeats. */
@@ -109,6 +117,7 @@ export class SpeakerApp {
   private readonly sessionWatcher: SessionWatcher;
   private readonly metricsServer: HealthServer;
   private readonly healthServer: HealthServer | undefined;
+  private readonly layer2: Layer2Speaker | undefined;
   private readonly log: Logger;
   private readonly stopping = new AbortController();
   private readonly unsubscribers: (() => void)[] = [];
@@ -192,6 +201,8 @@ export class SpeakerApp {
       fire: () => this.controller.enqueue(reconcileKey),
     });
 
+    this.layer2 = options.layer2 === false ? undefined : this.createLayer2();
+
     const reader = new FrrStateReader(this.vtysh, { logger: this.log });
     registerFrrMetrics({
       registry: this.registry,
@@ -251,6 +262,8 @@ export class SpeakerApp {
   }
 
   async stop(): Promise<void> {
+    // First, while everything else still runs: the other speakers take this node's layer-2 addresses.
+    await this.layer2?.handOver().catch((error: unknown) => this.log.warn({ err: error }, 'handover failed'));
     this.stopping.abort();
     this.debouncer.stop();
     for (const unsubscribe of this.unsubscribers) unsubscribe();
@@ -258,6 +271,7 @@ export class SpeakerApp {
     await this.controller.stop();
     await this.sessionWatcher.stop();
     await this.frr.stop();
+    await this.layer2?.stop();
     await this.events.stop();
     await this.factory.stopAll();
     await Promise.all([this.metricsServer.close(), this.healthServer?.close()]);
@@ -305,6 +319,51 @@ export class SpeakerApp {
     );
     await this.controller.start();
     this.controller.enqueue(reconcileKey);
+    if (this.layer2) void this.startLayer2(this.layer2, signal);
+  }
+
+  /** Layer 2 needs the Leases (who is live) and ServiceL2Status (what was announced) before it plans. */
+  private async startLayer2(layer2: Layer2Speaker, signal: AbortSignal): Promise<void> {
+    try {
+      await Promise.all([this.leaseCache().waitForSync(signal), this.l2StatusCache().waitForSync(signal)]);
+    } catch {
+      return;
+    }
+    if (!signal.aborted) layer2.start();
+  }
+
+  private leaseCache(): ObjectCache<LivenessLease> {
+    return this.factory.informer<LivenessLease & KubeObject>({
+      resource: resourceTypeOf('coordination.k8s.io/v1', 'Lease'),
+      namespace: this.options.namespace,
+      labelSelector: LIVENESS_SELECTOR,
+    });
+  }
+
+  private l2StatusCache(): ObjectCache<ServiceL2Status> {
+    return this.factory.informer<ServiceL2Status>({
+      resource: resourceTypeOf('metallb.io/v1beta1', 'ServiceL2Status'),
+      namespace: this.options.namespace,
+    });
+  }
+
+  private createLayer2(): Layer2Speaker {
+    const { statuses: _statuses, ...caches } = this.caches;
+    return new Layer2Speaker({
+      node: this.options.node,
+      namespace: this.options.namespace,
+      lbClass: this.options.lbClass,
+      ignoreExcludeLabel: this.options.ignoreExcludeLabel,
+      caches,
+      leases: this.leaseCache(),
+      statuses: this.l2StatusCache(),
+      leaseClient: this.client,
+      applier: new Applier({ client: this.client, fieldManager: FIELD_MANAGER }),
+      createAnnouncer: this.options.createL2Announcer ?? (() => new NullAnnouncer()),
+      events: this.events,
+      metrics: this.metrics,
+      logger: this.log,
+    });
   }
 
   /**
