@@ -24,7 +24,10 @@ export class SpeakerMetrics {
   private readonly layer2Conflicts: Gauge<'node'>;
   private readonly liveSpeakers: Gauge;
   /** The announced series each protocol set last, so one protocol's update leaves the other's alone. */
-  private readonly announcedSeries = new Map<string, { node: string; service: string; ip: string }[]>();
+  private readonly announcedSeries = new Map<
+    string,
+    { node: string; service: string; protocol: string; ip: string }[]
+  >();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -93,10 +96,10 @@ export class SpeakerMetrics {
     addresses: readonly AnnouncedAddress[],
     protocol: 'bgp' | 'layer2' = 'bgp',
   ): void {
-    for (const series of this.announcedSeries.get(protocol) ?? [])
-      this.announced.remove({ ...series, protocol });
-    const series = addresses.map(({ service, ip }) => ({ node, service, ip }));
-    for (const labels of series) this.announced.set({ ...labels, protocol }, 1);
+    for (const series of this.announcedSeries.get(protocol) ?? []) this.announced.remove(series);
+    // Label order as upstream prints it: node, service, protocol, ip.
+    const series = addresses.map(({ service, ip }) => ({ node, service, protocol, ip }));
+    for (const labels of series) this.announced.set(labels, 1);
     this.announcedSeries.set(protocol, series);
   }
 
