@@ -92,6 +92,10 @@ export const speakerCommand = componentCommand({
       description:
         'Announce even from a node labelled node.kubernetes.io/exclude-from-external-load-balancers',
     }),
+    'disable-l2': flag.presence({
+      description:
+        'Never answer ARP/NDP and write no heartbeat Lease (BGP only); without it layer 2 starts once an L2Advertisement exists',
+    }),
     ...flag.operandPorts(),
     'bind-address': flag.text({
       valueName: 'IP',
@@ -192,6 +196,7 @@ export const speakerCommand = componentCommand({
             namespace: values.namespace,
             lbClass: values['lb-class'],
             ignoreExcludeLabel: values['ignore-exclude-lb'],
+            layer2: !values['disable-l2'],
             frr,
             logger: context.log,
           });

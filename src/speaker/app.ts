@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import type { V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
-import type { ServiceBGPStatus } from '../api/types.generated.js';
+import type { ServiceBGPStatus, ServiceL2Status } from '../api/types.generated.js';
 import { configInputKeys, perConfigInput, storageApiVersion, type ConfigInputKey } from '../api/kinds.js';
 import { Controller, deepEqual, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder, type ObjectReference } from '../runtime/events.js';
@@ -30,6 +30,8 @@ import { LocalFrr, ReloaderFrr, type FrrControl } from './bgp/frr-control.js';
 import { FrrStateReader, registerFrrMetrics } from './bgp/frr-metrics.js';
 import { Vtysh, findVtysh } from './bgp/frr-tools.js';
 import { SessionWatcher, type SessionReport } from './bgp/sessions.js';
+import { LIVENESS_SELECTOR, type LivenessLease } from './l2/liveness.js';
+import { Layer2Speaker, type AnnouncerFactory } from './layer2.js';
 import { Debouncer } from './debounce.js';
 import { SpeakerMetrics } from './metrics.js';
 import { NodeReconciler, type ConfigCaches, type SpeakerCaches } from './reconciler.js';
@@ -74,6 +76,10 @@ export interface SpeakerAppOptions {
   readonly logger: Logger;
   /** Quiet time before a burst of changes is reconciled; default 200 ms. */
   readonly debounceMs?: number;
+  /** Layer 2 starts once an L2Advertisement exists, unless disabled; default enabled. */
+  readonly layer2?: boolean;
+  /** Creates the ARP/NDP responder when layer 2 starts; default one that answers nothing. */
+  readonly createL2Announcer?: AnnouncerFactory;
 }
 
 /** Reconcile on node changes that matter for announcing: labels and NetworkUnavailable, not heartbeats. */
@@ -100,6 +106,7 @@ export class SpeakerApp implements Component {
   private readonly controller: Controller;
   private readonly debouncer: Debouncer;
   private readonly sessionWatcher: SessionWatcher;
+  private readonly layer2: Layer2Speaker | undefined;
   private readonly log: Logger;
   private readonly stopping = new AbortController();
   private readonly unsubscribers: (() => void)[] = [];
@@ -184,6 +191,8 @@ export class SpeakerApp implements Component {
       fire: () => this.controller.enqueue(reconcileKey),
     });
 
+    this.layer2 = options.layer2 === false ? undefined : this.createLayer2();
+
     const reader = new FrrStateReader(this.vtysh, { logger: this.log });
     registerFrrMetrics({
       registry: this.registry,
@@ -217,6 +226,8 @@ export class SpeakerApp implements Component {
   }
 
   async stop(): Promise<void> {
+    // First, while everything else still runs: the other speakers take this node's layer-2 addresses.
+    await this.layer2?.handOver().catch((error: unknown) => this.log.warn({ err: error }, 'handover failed'));
     this.stopping.abort();
     this.debouncer.stop();
     for (const unsubscribe of this.unsubscribers) unsubscribe();
@@ -224,6 +235,7 @@ export class SpeakerApp implements Component {
     await this.controller.stop();
     await this.sessionWatcher.stop();
     await this.frr.stop();
+    await this.layer2?.stop();
     await this.events.stop();
     await this.factory.stopAll();
   }
@@ -264,6 +276,57 @@ export class SpeakerApp implements Component {
     );
     await this.controller.start();
     this.controller.enqueue(reconcileKey);
+    if (this.layer2) void this.startLayer2(this.layer2, signal);
+  }
+
+  /** Layer 2 needs the Leases (who is live) and ServiceL2Status (what was announced) before it plans. */
+  private async startLayer2(layer2: Layer2Speaker, signal: AbortSignal): Promise<void> {
+    try {
+      await Promise.all([this.leaseCache().waitForSync(signal), this.l2StatusCache().waitForSync(signal)]);
+    } catch {
+      return;
+    }
+    if (!signal.aborted) layer2.start();
+  }
+
+  private leaseCache(): ObjectCache<LivenessLease> {
+    return this.factory.informer<LivenessLease & KubeObject>({
+      resource: resourceTypeOf('coordination.k8s.io/v1', 'Lease'),
+      namespace: this.options.namespace,
+      labelSelector: LIVENESS_SELECTOR,
+    });
+  }
+
+  private l2StatusCache(): ObjectCache<ServiceL2Status> {
+    return this.factory.informer<ServiceL2Status>({
+      resource: resourceTypeOf('metallb.io/v1beta1', 'ServiceL2Status'),
+      namespace: this.options.namespace,
+    });
+  }
+
+  private createLayer2(): Layer2Speaker {
+    const { statuses: _statuses, ...caches } = this.caches;
+    return new Layer2Speaker({
+      node: this.options.node,
+      namespace: this.options.namespace,
+      lbClass: this.options.lbClass,
+      ignoreExcludeLabel: this.options.ignoreExcludeLabel,
+      caches,
+      leases: this.leaseCache(),
+      statuses: this.l2StatusCache(),
+      leaseClient: this.client,
+      applier: new Applier({ client: this.client, fieldManager: FIELD_MANAGER }),
+      createAnnouncer:
+        this.options.createL2Announcer ??
+        // Loaded only once an L2Advertisement exists: a BGP-only speaker never needs the pcap binding.
+        (async () => {
+          const { createL2Announcer } = await import('./l2/index.js');
+          return createL2Announcer({ logger: this.log, registry: this.registry });
+        }),
+      events: this.events,
+      metrics: this.metrics,
+      logger: this.log,
+    });
   }
 
   /**

@@ -20,6 +20,14 @@ export class SpeakerMetrics {
   private readonly frrReloads: Counter;
   private readonly frrReloadErrors: Counter;
   private readonly frrConfigApplied: Gauge;
+  private readonly layer2Addresses: Gauge<'node'>;
+  private readonly layer2Conflicts: Gauge<'node'>;
+  private readonly liveSpeakers: Gauge;
+  /** The announced series each protocol set last, so one protocol's update leaves the other's alone. */
+  private readonly announcedSeries = new Map<
+    string,
+    { node: string; service: string; protocol: string; ip: string }[]
+  >();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -64,11 +72,44 @@ export class SpeakerMetrics {
       help: '1 if FRR runs the latest configuration the speaker rendered.',
       registers,
     });
+    this.layer2Addresses = new Gauge({
+      name: 'metallb_layer2_announced_addresses',
+      help: 'Addresses this node answers ARP/NDP for.',
+      labelNames: ['node'],
+      registers,
+    });
+    this.layer2Conflicts = new Gauge({
+      name: 'metallb_layer2_address_conflicts',
+      help: 'Addresses this node should answer for but does not, because another host holds them.',
+      labelNames: ['node'],
+      registers,
+    });
+    this.liveSpeakers = new Gauge({
+      name: 'metallb_layer2_live_speakers',
+      help: 'Speakers whose heartbeat Lease this speaker sees current, itself included.',
+      registers,
+    });
   }
 
-  setAnnounced(node: string, addresses: readonly AnnouncedAddress[]): void {
-    this.announced.reset();
-    for (const { service, ip } of addresses) this.announced.set({ node, service, protocol: 'bgp', ip }, 1);
+  setAnnounced(
+    node: string,
+    addresses: readonly AnnouncedAddress[],
+    protocol: 'bgp' | 'layer2' = 'bgp',
+  ): void {
+    for (const series of this.announcedSeries.get(protocol) ?? []) this.announced.remove(series);
+    // Label order as upstream prints it: node, service, protocol, ip.
+    const series = addresses.map(({ service, ip }) => ({ node, service, protocol, ip }));
+    for (const labels of series) this.announced.set(labels, 1);
+    this.announcedSeries.set(protocol, series);
+  }
+
+  /** Layer 2: addresses this node answers for, addresses refused for a conflict, live speakers seen. */
+  setLayer2(node: string, addresses: number, conflicts: number, liveSpeakers: number): void {
+    this.layer2Addresses.reset();
+    this.layer2Addresses.set({ node }, addresses);
+    this.layer2Conflicts.reset();
+    this.layer2Conflicts.set({ node }, conflicts);
+    this.liveSpeakers.set(liveSpeakers);
   }
 
   configLoadedOnce(): void {

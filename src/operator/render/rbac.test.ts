@@ -118,7 +118,13 @@ describe('the operands RBAC', () => {
     }
     expect(allows(rules, '', 'secrets', 'watch')).toBe(true);
     expect(allows(rules, '', 'secrets', 'update')).toBe(false);
-    for (const verb of ['watch', 'create', 'update'])
+    // The layer-2 heartbeat: create, renew (merge patch), watch the others', delete on a graceful stop.
+    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])
       expect(allows(rules, 'coordination.k8s.io', 'leases', verb)).toBe(true);
+  });
+
+  it('grants the speaker Leases only in its own namespace', () => {
+    const rules = rulesOf('ClusterRole', 'metallb-system:speaker');
+    expect(allows(rules, 'coordination.k8s.io', 'leases', 'get')).toBe(false);
   });
 });

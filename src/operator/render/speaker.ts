@@ -138,7 +138,10 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
                 runAsUser: 0,
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
-                // Raw sockets for ARP and NDP answers.
+                // Layer 2 needs only NET_RAW: packet sockets to read ARP requests / Neighbor Solicitations and
+                // send answers and gratuitous announcements. Joining solicited-node multicast groups and
+                // promiscuous reception are packet-socket memberships (no NET_ADMIN), carrier is read from
+                // /sys/class/net, and no address or route is ever configured on the node.
                 capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
               },
               // The speaker reads FRR's state for its BGP/BFD metrics and session reports through the vty

@@ -8,18 +8,18 @@
  * a deployment setting, not part of the configuration.
  */
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { BgpAdvertisement, BgpCommunity, Config, Peer, Pool } from '../../config/index.js';
+import type { BgpAdvertisement, BgpCommunity, Config, Peer } from '../../config/index.js';
 import { selectsAll } from '../../config/selectors.js';
 import {
   formatAddress,
   formatCidr,
   parseAddress,
   prefixMask,
-  rangeContains,
   type Address,
   type Cidr,
 } from '../../net/ip.js';
 import { nodeExclusion } from './node.js';
+import { indexPools, type PoolIndex } from './pools.js';
 import { selectSessions, sessionFamilies, type SessionGroup } from './peers.js';
 import {
   compareServiceRefs,
@@ -126,24 +126,6 @@ function localPrefConflict(address: Address, ads: readonly BgpAdvertisement[]): 
     }
   }
   return undefined;
-}
-
-interface PoolIndex {
-  poolFor(address: Address, recorded: string | undefined): Pool | undefined;
-}
-
-function indexPools(config: Config): PoolIndex {
-  const contains = (pool: Pool, address: Address): boolean =>
-    pool.entries.some((entry) => rangeContains(entry.range, address));
-  const pools = [...config.pools.values()];
-  return {
-    poolFor(address, recorded) {
-      // Pools never overlap, so the recorded pool is only a shortcut: the address decides.
-      const named = recorded === undefined ? undefined : config.pools.get(recorded);
-      if (named && contains(named, address)) return named;
-      return pools.find((pool) => contains(pool, address));
-    },
-  };
 }
 
 interface Context {

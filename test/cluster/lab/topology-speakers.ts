@@ -78,6 +78,8 @@ export async function startSpeaker(
     '127.0.0.1',
     '--log-level',
     'debug',
+    // These speakers run in the host's namespace: layer 2 would answer ARP on the host's own interfaces.
+    '--disable-l2',
     ...extraArgs,
   ]);
   topology.adoptProcess(product.process.pid);
