@@ -99,7 +99,10 @@ describe('layer-2 plan', () => {
   });
 
   it('claims every interface when the advertisement lists none', () => {
-    const result = plan({ live: allUp(['node-a']), services: [service('web', { ingress: ['198.51.100.10'] })] });
+    const result = plan({
+      live: allUp(['node-a']),
+      services: [service('web', { ingress: ['198.51.100.10'] })],
+    });
     expect(result.claims).toEqual([{ ip: '198.51.100.10', interfaces: [], probe: true }]);
   });
 
@@ -195,7 +198,10 @@ describe('layer-2 plan', () => {
   });
 
   it('claims nothing while its own heartbeat is not current', () => {
-    const result = plan({ live: allUp(['node-b']), services: [service('web', { ingress: ['198.51.100.10'] })] });
+    const result = plan({
+      live: allUp(['node-b']),
+      services: [service('web', { ingress: ['198.51.100.10'] })],
+    });
     expect(result.notLive).toBe(true);
     expect(result.claims).toEqual([]);
     expect(result.owners.get('default/web')).toBe('node-b');
