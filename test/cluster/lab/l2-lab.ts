@@ -555,16 +555,18 @@ export class L2Lab {
       const gone = match[1] !== undefined || /\b(FAILED|INCOMPLETE)\b/.test(line);
       record(gone ? undefined : match[4]?.toLowerCase());
     });
-    // A throw-away entry the monitor must report: once it does, no later change can be missed.
+    // A throw-away entry the monitor must report: once it does, no later change can be missed. Repeated,
+    // because `ip monitor` may not have subscribed yet when the first one comes and goes.
     const marker = `neigh replace ${MONITOR_MARKER} lladdr 02:00:00:00:00:00 dev ${iface} nud permanent`;
-    await ip(this.client.namespace, marker);
-    await ip(this.client.namespace, `neigh del ${MONITOR_MARKER} dev ${iface}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), 5_000);
-    });
-    const failed = await Promise.race([monitorLive.then(() => false), timedOut]);
-    clearTimeout(timer);
+    let isLive = false;
+    void monitorLive.then(() => (isLive = true));
+    const deadline = Date.now() + 5_000;
+    while (!isLive && Date.now() < deadline) {
+      await ip(this.client.namespace, marker);
+      await ip(this.client.namespace, `neigh del ${MONITOR_MARKER} dev ${iface}`);
+      await Promise.race([monitorLive, sleep(200)]);
+    }
+    const failed = !isLive;
     if (failed) {
       monitor.kill('SIGKILL');
       throw new Error(`ip monitor neigh in ${this.client.namespace} reported nothing in 5 s`);
