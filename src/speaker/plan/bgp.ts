@@ -10,16 +10,9 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { BgpAdvertisement, BgpCommunity, Config, Peer } from '../../config/index.js';
 import { selectsAll } from '../../config/selectors.js';
-import {
-  formatAddress,
-  formatCidr,
-  parseAddress,
-  prefixMask,
-  type Address,
-  type Cidr,
-} from '../../net/ip.js';
+import { formatAddress, formatCidr, prefixMask, type Address, type Cidr } from '../../net/ip.js';
 import { nodeExclusion } from './node.js';
-import { indexPools, type PoolIndex } from './pools.js';
+import { addressesInPools, indexPools, type PoolIndex } from './pools.js';
 import { selectSessions, sessionFamilies, type SessionGroup } from './peers.js';
 import {
   compareServiceRefs,
@@ -138,33 +131,12 @@ interface Context {
 
 function evaluate(service: LoadBalancerService, context: Context): Evaluation {
   const { config, node } = context;
-  if (service.ingressIPs.length === 0) {
-    return {
-      kind: 'withheld',
-      code: 'noIPAllocated',
-      reason: 'status.loadBalancer.ingress has no IP yet; the controller assigns one',
-    };
-  }
+  const inPools = addressesInPools(service.ingressIPs, service.poolName, context.pools);
+  if ('kind' in inPools) return inPools;
   const perAddress: { address: Address; ads: BgpAdvertisement[] }[] = [];
   let hasAds = false;
   let adsOnNode = false;
-  for (const text of service.ingressIPs) {
-    const address = parseAddress(text);
-    if (!address) {
-      return {
-        kind: 'withheld',
-        code: 'ipNotAllowed',
-        reason: `status.loadBalancer.ingress holds ${quote(text)}, which is not an IP address`,
-      };
-    }
-    const pool = context.pools.poolFor(address, service.poolName);
-    if (!pool) {
-      return {
-        kind: 'withheld',
-        code: 'ipNotAllowed',
-        reason: `${formatAddress(address)} is in no IPAddressPool, so it is not announced`,
-      };
-    }
+  for (const { address, pool } of inPools) {
     const ads = pool.bgpAdvertisements
       .map((name) => config.bgpAdvertisements.get(name))
       .filter((ad): ad is BgpAdvertisement => ad !== undefined);

@@ -19,11 +19,11 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Config, L2Advertisement } from '../../config/index.js';
 import { selectsAll, selectorMatches } from '../../config/selectors.js';
-import { formatAddress, parseAddress } from '../../net/ip.js';
+import { formatAddress } from '../../net/ip.js';
 import type { L2Claim } from '../l2/announcer.js';
 import { nodeExclusion } from './node.js';
 import { placeGroups, type PlacementGroup } from './placement.js';
-import { indexPools } from './pools.js';
+import { addressesInPools, indexPools } from './pools.js';
 import {
   compareServiceRefs,
   indexServingEndpoints,
@@ -118,33 +118,12 @@ interface Context {
 
 function evaluate(service: LoadBalancerService, context: Context): Evaluation {
   const { config } = context;
-  if (service.ingressIPs.length === 0) {
-    return {
-      kind: 'withheld',
-      code: 'noIPAllocated',
-      reason: 'status.loadBalancer.ingress has no IP yet; the controller assigns one',
-    };
-  }
+  const inPools = addressesInPools(service.ingressIPs, service.poolName, context.pools);
+  if ('kind' in inPools) return inPools;
   const ips: string[] = [];
   const adsPerIP: L2Advertisement[][] = [];
   let hasAds = false;
-  for (const text of service.ingressIPs) {
-    const address = parseAddress(text);
-    if (!address) {
-      return {
-        kind: 'withheld',
-        code: 'ipNotAllowed',
-        reason: `status.loadBalancer.ingress holds ${quote(text)}, which is not an IP address`,
-      };
-    }
-    const pool = context.pools.poolFor(address, service.poolName);
-    if (!pool) {
-      return {
-        kind: 'withheld',
-        code: 'ipNotAllowed',
-        reason: `${formatAddress(address)} is in no IPAddressPool, so it is not announced`,
-      };
-    }
+  for (const { address, pool } of inPools) {
     const ads = pool.l2Advertisements
       .map((name) => config.l2Advertisements.get(name))
       .filter((ad): ad is L2Advertisement => ad !== undefined);
