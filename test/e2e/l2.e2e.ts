@@ -6,10 +6,15 @@
  * is the speaker's. Traffic stays inside the lab's namespaces.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ServiceL2Status } from '../../src/api/types.generated.js';
-import { LIVENESS_SELECTOR } from '../../src/speaker/l2/liveness.js';
 import { createNamespace, ensureNamespace, rawClient, waitFor } from '../cluster/lab/cluster.js';
 import { L2Lab, labMac, type LabProcess } from '../cluster/lab/l2-lab.js';
+import {
+  announcingNode as announcingNodeIn,
+  l2Statuses,
+  primeNeighbour as primeNeighbourWith,
+  timeNeighbourMove,
+  waitForLiveSpeakers,
+} from '../cluster/lab/l2-speakers.js';
 import {
   METALLB_NAMESPACE,
   applyMetallb,
@@ -24,8 +29,6 @@ const NODES = ['worker-0', 'worker-1', 'worker-2'] as const;
 type NodeName = (typeof NODES)[number];
 const POOL_V4 = '198.51.100.200-198.51.100.250';
 const POOL_V6 = '2001:db8::1:10-2001:db8::1:40';
-const statusPath = `/apis/metallb.io/v1beta1/namespaces/${METALLB_NAMESPACE}/servicel2statuses`;
-const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${METALLB_NAMESPACE}/leases`;
 
 let lab: L2Lab;
 const speakers = new Map<NodeName, LabProcess>();
@@ -46,24 +49,6 @@ function macOf(node: string, lan: 1 | 2 = 1): string {
 
 function nodeOfMac(mac: string | undefined): string | undefined {
   return NODES.find((node) => macOf(node) === mac || macOf(node, 2) === mac);
-}
-
-async function l2Statuses(): Promise<ServiceL2Status[]> {
-  return (await rawClient().list<ServiceL2Status>(statusPath)).items;
-}
-
-/** The node whose ServiceL2Status says it announces the Service (waits until exactly one does). */
-async function announcingNode(service: string): Promise<string> {
-  return waitFor(
-    `one ServiceL2Status for ${service}`,
-    async () => {
-      const mine = (await l2Statuses()).filter(
-        (status) => status.status?.serviceName === service && status.status.serviceNamespace === namespace,
-      );
-      return mine.length === 1 ? mine[0]?.status?.node : undefined;
-    },
-    20_000,
-  );
 }
 
 async function createService(
@@ -87,42 +72,28 @@ async function createService(
   return name;
 }
 
-interface LeaseView {
-  readonly metadata: { readonly name: string; readonly resourceVersion?: string };
-}
-
-/**
- * Waits until every speaker renews its heartbeat Lease: layer 2 starts with the first L2Advertisement, and a
- * speaker that joins later takes its share of addresses, which would move an owner a test just looked up.
- */
-async function waitForLiveSpeakers(): Promise<void> {
-  const versions = async (): Promise<Map<string, string>> =>
-    new Map(
-      (await rawClient().list<LeaseView>(leasePath, { labelSelector: LIVENESS_SELECTOR })).items.map(
-        (lease) => [lease.metadata.name, lease.metadata.resourceVersion ?? ''],
-      ),
-    );
-  await waitFor(
-    'every speaker to renew its heartbeat',
-    async () => {
-      const before = await versions();
-      await new Promise((resolve) => setTimeout(resolve, 800));
-      const after = await versions();
-      return NODES.every((node) => {
-        const name = `metallb-speaker-${node}`;
-        return after.has(name) && after.get(name) !== before.get(name);
-      });
-    },
-    30_000,
-  );
-}
-
 async function lanPoolAndAdvertisement(l2Spec: Record<string, unknown> = {}): Promise<void> {
   await applyMetallb(
     { kind: 'IPAddressPool', name: 'lan', spec: { addresses: [POOL_V4, POOL_V6], autoAssign: false } },
     { kind: 'L2Advertisement', name: 'lan', spec: { ipAddressPools: ['lan'], ...l2Spec } },
   );
-  await waitForLiveSpeakers();
+  await waitForLiveSpeakers(NODES);
+}
+
+const announcingNode = (service: string): Promise<string> => announcingNodeIn(namespace, service);
+const primeNeighbour = (ip: string, owner: string): Promise<void> =>
+  primeNeighbourWith(lab, ip, macOf(owner));
+
+/** Runs `act` and returns the node the client's entry for `ip` moves to from `from`, and how long it took. */
+async function watchMove(
+  ip: string,
+  from: string,
+  act: () => void | Promise<void>,
+): Promise<[string, number]> {
+  const moved = await timeNeighbourMove(lab, ip, macOf(from), act);
+  const to = nodeOfMac(moved.mac);
+  if (!to) throw new Error(`the entry moved to an unknown MAC ${moved.mac}`);
+  return [to, moved.ms];
 }
 
 /** Resolves the address from the client until the given node's MAC answers (announcing takes a moment). */
@@ -137,36 +108,6 @@ async function expectAnsweredBy(ip: string, node: string, lan: 1 | 2 = 1): Promi
   // every interface it announces on, the other LAN's too) die down before counting who answers.
   await new Promise((resolve) => setTimeout(resolve, 1_200));
   expect(await lab.answeringMacs(ip, { iface })).toEqual([macOf(node, lan)]);
-}
-
-/** Fills the client's neighbour entry for `ip` and lets Linux's 1 s ARP lock time pass. */
-async function primeNeighbour(ip: string, owner: string): Promise<void> {
-  await lab.ping(ip);
-  await waitFor(`the client's entry for ${ip}`, async () => (await lab.neighbour(ip))?.mac === macOf(owner));
-  await new Promise((resolve) => setTimeout(resolve, 1_200));
-}
-
-/** Waits until the client's neighbour entry names another node than `from`; returns it and the time. */
-async function watchMove(
-  ip: string,
-  from: string,
-  act: () => void | Promise<void>,
-): Promise<[string, number]> {
-  const watch = await lab.watchNeighbour(ip);
-  try {
-    const started = Date.now();
-    await act();
-    const moved = await waitFor(
-      `the client's entry for ${ip} to leave ${from}`,
-      () => watch.changes.find((change) => change.mac !== undefined && change.mac !== macOf(from)),
-      15_000,
-    );
-    const to = nodeOfMac(moved.mac);
-    if (!to) throw new Error(`the entry moved to an unknown MAC ${moved.mac}`);
-    return [to, moved.atMs - started];
-  } finally {
-    await watch.stop();
-  }
 }
 
 beforeAll(async () => {
@@ -212,7 +153,7 @@ describe('layer 2: answering for Service addresses', () => {
       { kind: 'IPAddressPool', name: 'lan2', spec: { addresses: ['192.0.2.200/32'], autoAssign: false } },
       { kind: 'L2Advertisement', name: 'lan2', spec: { ipAddressPools: ['lan2'], interfaces: ['eth1'] } },
     );
-    await waitForLiveSpeakers();
+    await waitForLiveSpeakers(NODES);
     const service = await createService(['192.0.2.200'], { pool: 'lan2' });
     const owner = await announcingNode(service);
     await expectAnsweredBy('192.0.2.200', owner, 2);
