@@ -219,6 +219,72 @@ async function bgpStep(demo: DemoContext): Promise<void> {
   }
 }
 
+async function l2Step(demo: DemoContext): Promise<void> {
+  demo.step('announcing in layer 2: a speaker in each of three node namespaces answers ARP for a Service IP');
+  const unavailable = await canUseNetworkNamespaces();
+  if (unavailable) {
+    console.log(`   skipped: ${unavailable}; network namespaces are needed for the layer-2 part of the demo`);
+    return;
+  }
+  process.env.METALLB_E2E_KUBECONFIG = demo.state.kubeconfig;
+  const { L2Lab, labMac } = await import('./lab/l2-lab.js');
+  const { announcingNode, primeNeighbour, timeNeighbourMove, waitForLiveSpeakers } =
+    await import('./lab/l2-speakers.js');
+  const nodes = ['worker-0', 'worker-1', 'worker-2'];
+  const lab = await L2Lab.create({ nodes, kubeconfigPath: demo.state.kubeconfig });
+  const speakers = new Map<string, { kill(signal?: NodeJS.Signals): void; stop(): Promise<void> }>();
+  const macOf = (node: string): string => labMac(1, nodes.indexOf(node));
+  try {
+    console.log(
+      `   LAN 198.51.100.0/24 on a bridge with MLD snooping: client ${lab.client.lan.ipv4} (${lab.client.lan.mac}), ` +
+        lab.nodes.map((n) => `${n.name} ${n.lan.ipv4} (${n.lan.mac})`).join(', '),
+    );
+    for (const node of nodes) speakers.set(node, await lab.startSpeaker(node, ['--log-level', 'info']));
+    const objects = [
+      `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: demo-l2, namespace: metallb-system}\nspec: {addresses: ["198.51.100.200-198.51.100.210"], autoAssign: false}`,
+      `apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: demo-l2, namespace: metallb-system}\nspec: {ipAddressPools: [demo-l2]}`,
+      `apiVersion: v1\nkind: Service\nmetadata: {name: web-l2, namespace: default, annotations: {metallb.io/address-pool: demo-l2}}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}`,
+    ].join('\n---\n');
+    console.log((await demo.kubectlMayFail(objects, 'apply', '-f', '-')).output.trim());
+    await waitForLiveSpeakers(nodes);
+    let ip = '';
+    await waitFor('web-l2 to get an IP', async () => {
+      ip = await demo.kubectl(
+        'get',
+        'service',
+        'web-l2',
+        '-n',
+        'default',
+        '-o',
+        'jsonpath={.status.loadBalancer.ingress[0].ip}',
+      );
+      return ip !== '';
+    });
+    const owner = await announcingNode('default', 'web-l2');
+    console.log(await demo.kubectl('get', 'servicel2statuses.metallb.io', '-n', 'metallb-system'));
+    await waitFor(
+      `${ip} to answer from ${owner}`,
+      async () => (await lab.resolveMac(ip)) === macOf(owner),
+      15_000,
+    );
+    console.log(`   the client's arping ${ip} (${owner} is ${macOf(owner)}):`);
+    console.log(await lab.inClient(['arping', '-c', '2', '-i', 'eth0', ip]).catch((e: Error) => e.message));
+    await primeNeighbour(lab, ip, macOf(owner));
+    console.log(
+      `   killing ${owner}'s speaker (SIGKILL); watching the client's neighbour table, sending nothing:`,
+    );
+    const moved = await timeNeighbourMove(lab, ip, macOf(owner), () => speakers.get(owner)?.kill('SIGKILL'));
+    const next = nodes.find((node) => macOf(node) === moved.mac) ?? moved.mac;
+    console.log(
+      `   the client's entry for ${ip} moved to ${next} (${moved.mac}) ${moved.ms} ms later, by gratuitous ARP`,
+    );
+    console.log(await lab.inClient(['ip', 'neigh', 'show', ip]));
+  } finally {
+    for (const speaker of speakers.values()) await speaker.stop().catch(() => undefined);
+    await lab.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -297,6 +363,7 @@ async function main(): Promise<void> {
     await operatorStep(demo);
     await controllerStep(demo);
     await bgpStep(demo);
+    await l2Step(demo);
 
     step('what the cluster now holds');
     console.log(
