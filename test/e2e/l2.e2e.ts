@@ -148,6 +148,14 @@ describe('layer 2: answering for Service addresses', () => {
     await expectAnsweredBy('2001:db8::1:11', await announcingNode(v6));
   }, 60_000);
 
+  it('answers for both addresses of a dual-stack Service from one node', async () => {
+    await lanPoolAndAdvertisement();
+    const service = await createService(['198.51.100.205', '2001:db8::1:15']);
+    const owner = await announcingNode(service);
+    await expectAnsweredBy('198.51.100.205', owner);
+    await expectAnsweredBy('2001:db8::1:15', owner);
+  }, 60_000);
+
   it('answers only on the interfaces the L2Advertisement lists', async () => {
     await applyMetallb(
       { kind: 'IPAddressPool', name: 'lan2', spec: { addresses: ['192.0.2.200/32'], autoAssign: false } },

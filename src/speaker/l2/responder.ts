@@ -231,8 +231,10 @@ export class FrameResponder implements L2Announcer {
   private syncPorts(needed: Set<string>): void {
     for (const [name, port] of this.ports) {
       const link = this.links.find((l) => l.name === name);
-      // A link that vanished, or was re-created with another MAC, needs a fresh capture.
-      if (!needed.has(name) || !link || !link.mac.equals(port.mac)) {
+      // A link that vanished, or was re-created with another MAC, needs a fresh capture. A capture that is
+      // merely idle stays open: closing libpcap handles while the speaker runs has taken the process down
+      // with it (no error, no log line) in the L2 e2e, and an idle capture answers nothing anyway.
+      if (!link || !link.mac.equals(port.mac)) {
         port.handle.close();
         this.ports.delete(name);
       }
