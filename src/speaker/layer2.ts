@@ -84,6 +84,8 @@ export class Layer2Speaker {
   private lastGood: Config | undefined;
   private plan: L2Plan | undefined;
   private claimedIPs = new Set<string>();
+  /** Addresses some node announced, as long as a Service still holds them. */
+  private readonly announcedSeen = new Set<string>();
   private handingOver = false;
   private stopped = false;
   private syncing: Promise<void> | undefined;
@@ -163,7 +165,20 @@ export class Layer2Speaker {
       .list()
       .filter((service) => servesClass(service, this.options.lbClass));
     const statuses = this.options.statuses.list();
-    const announcedBefore = announcedAddresses(statuses);
+    // Remembered across passes while a Service still holds the address: on a handover the leaving owner
+    // deletes its ServiceL2Status before the new owner writes one, and a new owner that probed in that gap
+    // would hear the old one still answering and refuse the address.
+    for (const ip of announcedAddresses(statuses)) this.announcedSeen.add(ip);
+    for (const ip of this.claimedIPs) {
+      if (this.announcer.state(ip)?.phase === 'announcing') this.announcedSeen.add(ip);
+    }
+    const assigned = new Set(
+      services.flatMap((service) =>
+        (service.status?.loadBalancer?.ingress ?? []).map((entry) => entry.ip ?? ''),
+      ),
+    );
+    for (const ip of this.announcedSeen) if (!assigned.has(ip)) this.announcedSeen.delete(ip);
+    const announcedBefore = new Set(this.announcedSeen);
     for (const ip of this.claimedIPs) announcedBefore.add(ip);
     const live = this.liveness.live();
     const plan = planL2({
