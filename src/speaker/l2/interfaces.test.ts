@@ -4,21 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatMac } from './frames/bytes.js';
 import { scanLinks, selectInterfaces, type LinkInfo } from './interfaces.js';
-
-function link(name: string, extra: Partial<LinkInfo> = {}): LinkInfo {
-  return {
-    name,
-    mac: Buffer.from([2, 0, 0, 0, 0, name.length]),
-    up: true,
-    carrier: true,
-    loopback: false,
-    ethernet: true,
-    hasMaster: false,
-    ipv4: true,
-    ipv6: true,
-    ...extra,
-  };
-}
+import { linkInfo as link } from '../../../test/support/l2.js';
 
 describe('selectInterfaces', () => {
   const links = [

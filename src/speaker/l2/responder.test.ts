@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { FakeClock } from '../../../test/support/fake-clock.js';
+import { linkInfo } from '../../../test/support/l2.js';
 import { silentLogger } from '../../runtime/logging.js';
 import type { L2ClaimState } from './announcer.js';
 import {
@@ -41,19 +42,8 @@ const eth1Mac = mac('02:00:00:00:00:02');
 const clientMac = mac('02:00:00:00:00:c1');
 const otherMac = mac('02:00:00:00:00:99');
 
-function link(name: string, address: Buffer, extra: Partial<LinkInfo> = {}): LinkInfo {
-  return {
-    name,
-    mac: address,
-    up: true,
-    carrier: true,
-    loopback: false,
-    ethernet: true,
-    hasMaster: false,
-    ipv4: true,
-    ipv6: true,
-    ...extra,
-  };
+function link(name: string, mac: Buffer, extra: Partial<LinkInfo> = {}): LinkInfo {
+  return linkInfo(name, { mac, ...extra });
 }
 
 class FakeWire implements Wire {
