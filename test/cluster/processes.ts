@@ -95,16 +95,38 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A TCP port nobody listens on right now, on the given address. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port nobody listens on right now, on the given address. It is drawn below the kernel's ephemeral range:
+ * a port from that range can be taken as the local end of any outgoing connection between the moment it is
+ * chosen and the moment a child process binds it, which made kube-apiserver fail with "address in use".
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [low, high] = portsBelowEphemeralRange();
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await canListen(host, port)) return port;
+  }
+  throw new Error(`no free TCP port on ${host} between ${low} and ${high}`);
+}
+
+function portsBelowEphemeralRange(): [number, number] {
+  try {
+    const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (ephemeralLow && ephemeralLow > 12_000) return [10_000, ephemeralLow - 1];
+  } catch {
+    // not Linux: fall through to a range that is below the usual ephemeral ranges
+  }
+  return [10_000, 32_767];
+}
+
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
