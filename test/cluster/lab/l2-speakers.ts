@@ -63,6 +63,31 @@ export async function announcingNode(namespace: string, service: string): Promis
   );
 }
 
+/**
+ * The node announcing a Service once the placement has stopped moving: after a speaker restarts, the address
+ * may still travel back to it, and a trial that starts meanwhile would time that move instead of its own.
+ */
+export async function settledAnnouncingNode(
+  namespace: string,
+  service: string,
+  quietMs = 3_000,
+): Promise<string> {
+  let owner = await announcingNode(namespace, service);
+  let since = Date.now();
+  return waitFor(
+    `the owner of ${namespace}/${service} to stay put for ${quietMs} ms`,
+    async () => {
+      const now = await announcingNode(namespace, service);
+      if (now !== owner) {
+        owner = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs ? owner : undefined;
+    },
+    30_000,
+  );
+}
+
 /** Fills the client's neighbour entry for `ip` with `mac` and lets Linux's 1 s ARP lock time pass. */
 export async function primeNeighbour(lab: L2Lab, ip: string, mac: string): Promise<void> {
   await lab.ping(ip);
@@ -84,10 +109,17 @@ export async function timeNeighbourMove(
   const watch = await lab.watchNeighbour(ip);
   try {
     const started = Date.now();
+    const movedAway = (change: { readonly mac?: string }) =>
+      change.mac !== undefined && change.mac !== fromMac;
+    if (watch.changes.some(movedAway)) {
+      throw new Error(
+        `the client's entry for ${ip} left ${fromMac} before the trial began: the placement moved`,
+      );
+    }
     await act();
     const moved = await waitFor(
       `the client's entry for ${ip} to leave ${fromMac}`,
-      () => watch.changes.find((change) => change.mac !== undefined && change.mac !== fromMac),
+      () => watch.changes.find(movedAway),
       15_000,
     );
     return { mac: moved.mac ?? '', ms: moved.atMs - started };
