@@ -74,9 +74,15 @@ export async function runWebhook(options: WebhookRunOptions): Promise<WebhookSer
     logger,
   });
   options.shutdown.register('webhook server', () => server.close());
-  await publishCaBundle(client, certificates.ca.certPem, registration);
+  // A stop can arrive while the configuration is being published (it exists before the CRD's conversion is
+  // patched): register the removal first, and let it wait for the publication so nothing is left behind.
+  const publication = publishCaBundle(client, certificates.ca.certPem, registration);
   if (registration.localUrl)
-    options.shutdown.register('webhook configuration', () => unpublish(client, registration));
+    options.shutdown.register('webhook configuration', async () => {
+      await publication.catch(() => undefined);
+      await unpublish(client, registration);
+    });
+  await publication;
   const rotation = setInterval(
     () => {
       void (async () => {
