@@ -26,6 +26,7 @@ import {
   STATUS_SERVICE_NAME_LABEL,
   type StatusOwner,
 } from './status.js';
+import { writeStatusChanges, type StatusChanges } from './status-writes.js';
 
 export const ANNOUNCED_IPS_ANNOTATION = 'metallb.io/announced-ips';
 export const CONFLICT_ANNOTATION = 'metallb.io/address-conflict';
@@ -109,12 +110,6 @@ export function desiredServiceL2Statuses(
   return desired;
 }
 
-export interface L2StatusChanges {
-  readonly applyMetadata: readonly ServiceL2Status[];
-  readonly applyStatus: readonly ServiceL2Status[];
-  readonly remove: readonly ServiceL2Status[];
-}
-
 function metadataMatches(want: ServiceL2Status, have: ServiceL2Status): boolean {
   const labels = have.metadata?.labels ?? {};
   const annotations = have.metadata?.annotations ?? {};
@@ -151,7 +146,7 @@ export function l2StatusChanges(
   desired: ReadonlyMap<string, ServiceL2Status>,
   existing: readonly ServiceL2Status[],
   live: ReadonlySet<string>,
-): L2StatusChanges {
+): StatusChanges<ServiceL2Status> {
   const byName = new Map(existing.map((object) => [object.metadata?.name ?? '', object]));
   const applyMetadata: ServiceL2Status[] = [];
   const applyStatus: ServiceL2Status[] = [];
@@ -193,42 +188,12 @@ export class ServiceL2StatusWriter {
 
   /** Brings the objects in line; throws if any write failed. */
   async sync(desired: ReadonlyMap<string, ServiceL2Status>, live: ReadonlySet<string>): Promise<void> {
-    const changes = l2StatusChanges(this.options.node, desired, this.options.cache.list(), live);
-    const errors: unknown[] = [];
-    const attempt = async (what: string, object: ServiceL2Status, write: () => Promise<unknown>) => {
-      const name = `${object.metadata?.namespace}/${object.metadata?.name}`;
-      try {
-        await write();
-        this.log.debug({ object: name }, what);
-      } catch (error) {
-        errors.push(error);
-        this.log.warn({ object: name, err: error }, `cannot ${what}`);
-      }
-    };
-    const metadataNames = new Set(changes.applyMetadata.map((object) => object.metadata.name));
-    for (const object of changes.applyMetadata) {
-      await attempt('write ServiceL2Status', object, async () => {
-        // Apply replaces the annotations this manager owns, so a resolved conflict disappears.
-        await this.options.applier.apply(object);
-        if (changes.applyStatus.includes(object)) await this.options.applier.applyStatus(object);
-      });
-    }
-    for (const object of changes.applyStatus) {
-      if (metadataNames.has(object.metadata.name)) continue;
-      await attempt('write ServiceL2Status', object, () => this.options.applier.applyStatus(object));
-    }
-    for (const object of changes.remove) {
-      const name = object.metadata?.name ?? '';
-      const namespace = object.metadata?.namespace;
-      const uid = object.metadata?.uid;
-      await attempt('delete stale ServiceL2Status', object, () =>
-        this.options.applier.deleteIfExists(
-          { apiVersion, kind, name, ...(namespace ? { namespace } : {}) },
-          uid ? { uid } : {},
-        ),
-      );
-    }
-    if (errors.length > 0)
-      throw new AggregateError(errors, `${errors.length} ServiceL2Status write(s) failed`);
+    // Apply replaces the annotations this manager owns, so a resolved conflict disappears.
+    await writeStatusChanges(
+      this.options.applier,
+      { apiVersion, kind },
+      l2StatusChanges(this.options.node, desired, this.options.cache.list(), live),
+      this.log,
+    );
   }
 }

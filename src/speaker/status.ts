@@ -14,6 +14,7 @@ import type { ObjectCache } from '../runtime/informer.js';
 import { silentLogger, type Logger } from '../runtime/logging.js';
 import type { Applier } from '../runtime/ssa.js';
 import type { BgpPlan, ServiceRef } from './plan/index.js';
+import { writeStatusChanges, type StatusChanges } from './status-writes.js';
 
 export const STATUS_NODE_LABEL = 'metallb.io/node';
 export const STATUS_SERVICE_NAME_LABEL = 'metallb.io/service-name';
@@ -72,15 +73,6 @@ export function desiredServiceBgpStatuses(
   return desired;
 }
 
-export interface StatusChanges {
-  /** Objects to create, or whose labels or owner need applying. */
-  readonly applyMetadata: readonly ServiceBGPStatus[];
-  /** Objects whose status needs applying (includes every new one). */
-  readonly applyStatus: readonly ServiceBGPStatus[];
-  /** This node's objects for Services it no longer sends to any peer. */
-  readonly remove: readonly ServiceBGPStatus[];
-}
-
 function labelsMatch(want: ServiceBGPStatus, have: ServiceBGPStatus): boolean {
   const wanted = want.metadata.labels ?? {};
   const present = have.metadata?.labels ?? {};
@@ -102,7 +94,7 @@ function normalizedStatus(object: ServiceBGPStatus): unknown {
 export function statusChanges(
   desired: ReadonlyMap<string, ServiceBGPStatus>,
   existing: readonly ServiceBGPStatus[],
-): StatusChanges {
+): StatusChanges<ServiceBGPStatus> {
   const byName = new Map(existing.map((object) => [object.metadata?.name ?? '', object]));
   const applyMetadata: ServiceBGPStatus[] = [];
   const applyStatus: ServiceBGPStatus[] = [];
@@ -135,45 +127,11 @@ export class ServiceBgpStatusWriter {
     const ours = this.options.cache
       .list()
       .filter((object) => object.metadata?.labels?.[STATUS_NODE_LABEL] === this.options.node);
-    const changes = statusChanges(desired, ours);
-    const errors: unknown[] = [];
-    const attempt = async (what: string, object: ServiceBGPStatus, write: () => Promise<unknown>) => {
-      try {
-        await write();
-        this.log.debug({ object: `${object.metadata?.namespace}/${object.metadata?.name}` }, what);
-      } catch (error) {
-        errors.push(error);
-        this.log.warn(
-          { object: `${object.metadata?.namespace}/${object.metadata?.name}`, err: error },
-          `cannot ${what}`,
-        );
-      }
-    };
-    const metadataNames = new Set(changes.applyMetadata.map((object) => object.metadata.name));
-    for (const object of changes.applyStatus) {
-      await attempt('write ServiceBGPStatus', object, async () => {
-        // The status subresource ignores metadata and the main resource ignores status: two applies.
-        if (metadataNames.has(object.metadata.name)) await this.options.applier.apply(object);
-        await this.options.applier.applyStatus(object);
-      });
-    }
-    for (const object of changes.applyMetadata) {
-      if (changes.applyStatus.includes(object)) continue;
-      await attempt('label ServiceBGPStatus', object, () => this.options.applier.apply(object));
-    }
-    for (const object of changes.remove) {
-      const name = object.metadata?.name ?? '';
-      const namespace = object.metadata?.namespace;
-      const uid = object.metadata?.uid;
-      await attempt('delete stale ServiceBGPStatus', object, () =>
-        this.options.applier.deleteIfExists(
-          { apiVersion, kind, name, ...(namespace ? { namespace } : {}) },
-          uid ? { uid } : {},
-        ),
-      );
-    }
-    if (errors.length > 0) {
-      throw new AggregateError(errors, `${errors.length} ServiceBGPStatus write(s) failed`);
-    }
+    await writeStatusChanges(
+      this.options.applier,
+      { apiVersion, kind },
+      statusChanges(desired, ours),
+      this.log,
+    );
   }
 }
