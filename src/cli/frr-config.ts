@@ -5,6 +5,7 @@
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { Command } from './command.js';
+import { manifestInput, manifestInputOptions } from './manifest-input.js';
 import { readManifests } from '../manifests/documents.js';
 import { formatProblem } from '../api/problem.js';
 import { buildConfig } from '../config/index.js';
@@ -16,8 +17,6 @@ import {
   inNamespace,
   namespacedConfigLists,
 } from '../manifests/config-documents.js';
-
-const defaultNamespace = 'metallb-system';
 
 /** What frr-config reads beyond the configuration: the Services to announce and their endpoints. */
 function workloadListOf(object: Record<string, unknown>): 'services' | 'endpointSlices' | undefined {
@@ -42,26 +41,14 @@ export const frrConfigCommand: Command = {
   summary: "Print the frr.conf a node's speaker would apply, computed offline from YAML files.",
   usage: 'metallb frr-config -f PATH [-f PATH ...] --node NAME [--namespace NAMESPACE]',
   options: {
-    filename: {
-      type: 'string',
-      short: 'f',
-      multiple: true,
-      valueName: 'PATH',
-      description:
-        'A YAML or JSON file, or a folder searched recursively: metallb.io objects, and optionally Services, EndpointSlices, Nodes and Secrets',
-    },
+    ...manifestInputOptions(
+      ': metallb.io objects, and optionally Services, EndpointSlices, Nodes and Secrets',
+      'MetalLB objects and Secrets',
+    ),
     node: {
       type: 'string',
       valueName: 'NAME',
       description: 'The node to render for; taken from a Node in the files, or as a node without labels',
-    },
-    namespace: {
-      type: 'string',
-      short: 'n',
-      valueName: 'NAMESPACE',
-      defaultText: defaultNamespace,
-      description:
-        'The namespace MetalLB runs in; MetalLB objects and Secrets without a namespace are taken to be in it',
     },
     'load-balancer-class': {
       type: 'string',
@@ -80,10 +67,8 @@ export const frrConfigCommand: Command = {
     },
   },
   async run(values, positionals, io) {
-    const paths = [...((values.filename as string[] | undefined) ?? []), ...positionals];
+    const { paths, namespace } = manifestInput(values, positionals);
     const nodeName = typeof values.node === 'string' ? values.node.trim() : '';
-    const namespace =
-      typeof values.namespace === 'string' && values.namespace ? values.namespace : defaultNamespace;
     const lbClass =
       typeof values['load-balancer-class'] === 'string' ? values['load-balancer-class'] : undefined;
     if (paths.length === 0) {

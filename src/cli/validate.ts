@@ -4,6 +4,7 @@
  * (a BFDProfile, a Secret, a community alias) is a problem here even though the webhook would admit it.
  */
 import type { Command } from './command.js';
+import { manifestInput, manifestInputOptions } from './manifest-input.js';
 import { readManifests } from '../manifests/documents.js';
 import { isOurs, objectRef } from '../api/check-object.js';
 import { describeObject, formatProblem, type Problem } from '../api/problem.js';
@@ -15,29 +16,13 @@ import {
   namespacedConfigLists,
 } from '../manifests/config-documents.js';
 
-const defaultNamespace = 'metallb-system';
-
 export const validateCommand: Command = {
   name: 'validate',
   summary:
     'Check a MetalLB configuration in YAML files offline: the schema and every rule the webhook and the controllers apply.',
   usage: 'metallb validate -f PATH [-f PATH ...] [--namespace NAMESPACE]',
   options: {
-    filename: {
-      type: 'string',
-      short: 'f',
-      multiple: true,
-      valueName: 'PATH',
-      description:
-        'A YAML or JSON file, or a folder searched recursively; any mix of metallb.io objects, Secrets, Nodes and Namespaces',
-    },
-    namespace: {
-      type: 'string',
-      short: 'n',
-      valueName: 'NAMESPACE',
-      defaultText: defaultNamespace,
-      description: 'The namespace MetalLB runs in; objects without a namespace are taken to be in it',
-    },
+    ...manifestInputOptions('; any mix of metallb.io objects, Secrets, Nodes and Namespaces', 'objects'),
     quiet: {
       type: 'boolean',
       short: 'q',
@@ -45,9 +30,7 @@ export const validateCommand: Command = {
     },
   },
   async run(values, positionals, io) {
-    const paths = [...((values.filename as string[] | undefined) ?? []), ...positionals];
-    const namespace =
-      typeof values.namespace === 'string' && values.namespace ? values.namespace : defaultNamespace;
+    const { paths, namespace } = manifestInput(values, positionals);
     if (paths.length === 0) {
       io.err('validate: give at least one file or folder with -f');
       return 2;
