@@ -14,9 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { ServiceL2Status } from '../api/types.generated.js';
 import { deepEqual } from '../runtime/controller.js';
-import type { ObjectCache } from '../runtime/informer.js';
 import { silentLogger, type Logger } from '../runtime/logging.js';
-import type { Applier } from '../runtime/ssa.js';
 import type { L2ClaimState } from './l2/announcer.js';
 import type { L2Plan, ServiceRef } from './plan/index.js';
 import { serviceKey } from './plan/index.js';
@@ -26,7 +24,7 @@ import {
   STATUS_SERVICE_NAME_LABEL,
   type StatusOwner,
 } from './status.js';
-import { writeStatusChanges, type StatusChanges } from './status-writes.js';
+import { writeStatusChanges, type StatusChanges, type StatusWriterOptions } from './status-writes.js';
 
 export const ANNOUNCED_IPS_ANNOTATION = 'metallb.io/announced-ips';
 export const CONFLICT_ANNOTATION = 'metallb.io/address-conflict';
@@ -171,18 +169,11 @@ export function l2StatusChanges(
   return { applyMetadata, applyStatus, remove };
 }
 
-export interface L2StatusWriterOptions {
-  readonly applier: Pick<Applier, 'apply' | 'applyStatus' | 'deleteIfExists'>;
-  /** Every ServiceL2Status in the MetalLB namespace. */
-  readonly cache: ObjectCache<ServiceL2Status>;
-  readonly node: string;
-  readonly logger?: Logger;
-}
-
 export class ServiceL2StatusWriter {
   private readonly log: Logger;
 
-  constructor(private readonly options: L2StatusWriterOptions) {
+  /** `cache`: every ServiceL2Status in the MetalLB namespace. */
+  constructor(private readonly options: StatusWriterOptions<ServiceL2Status>) {
     this.log = (options.logger ?? silentLogger()).child({ subsystem: 'l2-status' });
   }
 

@@ -5,6 +5,7 @@
  * changed and whose status changed takes two applies. One failed write does not stop the others: every
  * failure is logged and they are thrown together at the end, so the caller's work queue retries.
  */
+import type { ObjectCache } from '../runtime/informer.js';
 import type { KubeObject } from '../runtime/kube-object.js';
 import type { Logger } from '../runtime/logging.js';
 import type { Applier } from '../runtime/ssa.js';
@@ -18,6 +19,14 @@ export interface StatusChanges<T extends StatusObject> {
   readonly applyStatus: readonly T[];
   /** Objects that are no longer true. */
   readonly remove: readonly T[];
+}
+
+/** What a node's status writer needs: where to write, what the cache holds, and which node it writes for. */
+export interface StatusWriterOptions<T> {
+  readonly applier: Pick<Applier, 'apply' | 'applyStatus' | 'deleteIfExists'>;
+  readonly cache: ObjectCache<T>;
+  readonly node: string;
+  readonly logger?: Logger;
 }
 
 export interface StatusKind {

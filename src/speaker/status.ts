@@ -10,11 +10,9 @@
 import { createHash } from 'node:crypto';
 import type { ServiceBGPStatus } from '../api/types.generated.js';
 import { deepEqual } from '../runtime/controller.js';
-import type { ObjectCache } from '../runtime/informer.js';
 import { silentLogger, type Logger } from '../runtime/logging.js';
-import type { Applier } from '../runtime/ssa.js';
 import type { BgpPlan, ServiceRef } from './plan/index.js';
-import { writeStatusChanges, type StatusChanges } from './status-writes.js';
+import { writeStatusChanges, type StatusChanges, type StatusWriterOptions } from './status-writes.js';
 
 export const STATUS_NODE_LABEL = 'metallb.io/node';
 export const STATUS_SERVICE_NAME_LABEL = 'metallb.io/service-name';
@@ -107,19 +105,12 @@ export function statusChanges(
   return { applyMetadata, applyStatus, remove };
 }
 
-export interface StatusWriterOptions {
-  readonly applier: Pick<Applier, 'apply' | 'applyStatus' | 'deleteIfExists'>;
-  /** ServiceBGPStatus objects in the MetalLB namespace labelled with this node. */
-  readonly cache: ObjectCache<ServiceBGPStatus>;
-  readonly node: string;
-  readonly logger?: Logger;
-}
-
 /** Brings this node's ServiceBGPStatus objects in line with the plan; throws if any write failed. */
 export class ServiceBgpStatusWriter {
   private readonly log: Logger;
 
-  constructor(private readonly options: StatusWriterOptions) {
+  /** `cache`: the ServiceBGPStatus objects in the MetalLB namespace labelled with this node. */
+  constructor(private readonly options: StatusWriterOptions<ServiceBGPStatus>) {
     this.log = (options.logger ?? silentLogger()).child({ subsystem: 'status' });
   }
 
