@@ -127,11 +127,15 @@ export async function publishCaBundle(
     return { ...webhook, clientConfig: clientConfig(caPem, String(service.path ?? ''), options) };
   });
   const metadata = { ...(template.metadata as RawObject), name: options.webhookConfigurationName };
-  await client.apply(
-    `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${options.webhookConfigurationName}`,
-    { ...template, metadata, webhooks },
-    fieldManager,
-  );
+  const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${options.webhookConfigurationName}`;
+  try {
+    // An installed configuration (kubectl apply -k, another manager's fields) is rewritten whole: a merge
+    // patch replaces the list, where server-side apply would keep the installer's `service` beside our `url`.
+    await client.patch(path, { webhooks }, 'application/merge-patch+json');
+  } catch (error) {
+    if (apiStatus(error) !== 404) throw error;
+    await client.apply(path, { ...template, metadata, webhooks }, fieldManager);
+  }
   const conversionClient = clientConfig(caPem, '/convert', options);
   await client.patch(
     `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${conversionCrd}`,
