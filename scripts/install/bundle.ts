@@ -175,9 +175,10 @@ function clusterServiceVersion(kinds: readonly ApiKind[]): JsonObject {
       ],
       keywords: ['metallb', 'load-balancer', 'bare-metal', 'bgp', 'layer2', 'networking'],
       icon: [{ base64data: Buffer.from(icon).toString('base64'), mediatype: 'image/svg+xml' }],
-      // Conversion webhooks need AllNamespaces; the operator reads only its own namespace either way.
+      // OLM installs conversion webhooks only for AllNamespaces operators; the operator reads only its own
+      // namespace either way (the OpenShift procedure's OperatorGroup targets all namespaces).
       installModes: [
-        { type: 'OwnNamespace', supported: true },
+        { type: 'OwnNamespace', supported: false },
         { type: 'SingleNamespace', supported: false },
         { type: 'MultiNamespace', supported: false },
         { type: 'AllNamespaces', supported: true },
