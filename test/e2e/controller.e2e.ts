@@ -519,6 +519,11 @@ describe('metallb controller: assigning addresses', () => {
     const first = await getService(namespace, 'first');
     expect(ingressOf(first)).toEqual([]);
     expect(first.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBeUndefined();
+    // No longer a LoadBalancer we serve: no condition of ours either.
+    expect(addressConditionOf(first)).toBeUndefined();
+    expect((await waitForAddressCondition(namespace, 'second', 'True', 'Assigned')).message).toBe(
+      'Assigned 198.51.100.200 from IPAddressPool "single"',
+    );
   });
 
   it('leaves services of another load-balancer class alone', async () => {
@@ -530,6 +535,7 @@ describe('metallb controller: assigning addresses', () => {
     const foreign = await getService(namespace, 'foreign');
     expect(ingressOf(foreign)).toEqual([]);
     expect(foreign.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBeUndefined();
+    expect(addressConditionOf(foreign)).toBeUndefined();
     expect(await eventsOf(namespace, 'foreign')).toEqual([]);
   });
 
