@@ -222,7 +222,7 @@ export class SpeakerApp implements Component {
       namespace: options.namespace,
       sessions: () =>
         this.reconciler.hasPlannedSessions() ? this.reconciler.configuredSessions() : undefined,
-      read: () => reader.read(),
+      read: () => reader.readNeighbors(),
       owner: () => this.nodeOwner(),
       // As for the metrics: in the pod the speaker may not see FRR's sockets.
       unknownWhenUnreachable: options.frr.mode === 'local',

@@ -255,13 +255,17 @@ describe('the BGPSessionState writer', () => {
     const calls: Call[] = [];
     let snapshot = sample();
     let sessions: ConfiguredSession[] | undefined = [router, md5];
+    let readCount = 0;
     const writer = new SessionStateWriter({
       applier: recordingApplier(clock, cache, calls),
       cache,
       node: 'worker-0',
       namespace: 'metallb-system',
       sessions: () => sessions,
-      read: async () => snapshot,
+      read: async () => {
+        readCount += 1;
+        return snapshot;
+      },
       owner: () => ({ name: 'worker-0', uid: 'node-uid' }),
       clock,
       intervalMs: 1000,
@@ -274,6 +278,7 @@ describe('the BGPSessionState writer', () => {
       writer,
       setSnapshot: (next: FrrSnapshot) => (snapshot = next),
       setSessions: (next: ConfiguredSession[] | undefined) => (sessions = next),
+      reads: () => readCount,
     };
   }
   const routerName = sessionStateName('worker-0', 'router', 'default');
@@ -337,7 +342,7 @@ describe('the BGPSessionState writer', () => {
       ...leftover,
       metadata: { ...leftover.metadata, name: 'worker-1-x', labels: { 'metallb.io/node': 'worker-1' } },
     };
-    const { writer, calls, cache, setSessions } = setup([leftover, otherNode]);
+    const { writer, calls, cache, clock, setSessions, reads } = setup([leftover, otherNode]);
     setSessions(undefined);
     await writer.sync();
     expect(calls).toEqual([]);
@@ -355,6 +360,10 @@ describe('the BGPSessionState writer', () => {
     setSessions([]);
     await writer.sync(); // within 3 s of the write: held back
     expect(calls).toEqual([]);
+    clock.advance(3000);
+    await writer.sync();
+    expect(calls.map((c) => c.what)).toEqual([`delete ${routerName} uid-1`]);
+    expect(reads()).toBe(1); // only the pass with a session read FRR
   });
 
   it('does not write until its cache has listed the objects', async () => {

@@ -16,7 +16,7 @@ import { deepEqual } from '../runtime/controller.js';
 import type { ObjectCache } from '../runtime/informer.js';
 import { silentLogger, type Logger } from '../runtime/logging.js';
 import type { Applier } from '../runtime/ssa.js';
-import type { ConfiguredSession, FrrSnapshot } from './bgp/frr-metrics.js';
+import { emptySnapshot, type ConfiguredSession, type FrrSnapshot } from './bgp/frr-metrics.js';
 import { lastErrorOf } from './bgp/sessions.js';
 import { STATUS_NODE_LABEL, type StatusOwner } from './status.js';
 
@@ -269,7 +269,9 @@ export class SessionStateWriter {
     if (!cache.hasSynced()) return;
     const sessions = this.options.sessions();
     if (sessions === undefined) return;
-    const snapshot = await this.options.read();
+    // No session, nothing to read (a layer-2-only speaker never calls vtysh for this).
+    const snapshot: FrrSnapshot =
+      sessions.length > 0 ? await this.options.read() : { ...emptySnapshot, bgpReachable: true };
     if (!snapshot.bgpReachable && this.options.unknownWhenUnreachable === false) return;
     const nodeLabel = labelValue(node);
     const ours = cache.list().filter((object) => object.metadata?.labels?.[SESSION_NODE_LABEL] === nodeLabel);
