@@ -24,6 +24,7 @@ describe('generated CRDs', () => {
         'BFDProfile',
         'BGPAdvertisement',
         'BGPPeer',
+        'BGPSessionState',
         'Community',
         'IPAddressPool',
         'L2Advertisement',

@@ -651,6 +651,102 @@ export const apiSchemas: readonly ApiSchemaEntry[] = [
   },
   {
     "apiVersion": "metallb.io/v1beta1",
+    "kind": "BGPSessionState",
+    "plural": "bgpsessionstates",
+    "storage": true,
+    "schema": {
+      "description": "BGPSessionState is the state of one BGP session between a node and a BGPPeer, as the node's FRR reports it. Each speaker keeps one per BGPPeer it peers with and deletes it when the session is no longer configured.",
+      "type": "object",
+      "properties": {
+        "apiVersion": {
+          "description": "The versioned schema of this object: metallb.io/v1beta1.",
+          "type": "string"
+        },
+        "kind": {
+          "description": "The type of this object: BGPSessionState.",
+          "type": "string"
+        },
+        "metadata": {
+          "type": "object"
+        },
+        "spec": {
+          "description": "BGPSessionStateSpec is empty; everything is in status.",
+          "type": "object"
+        },
+        "status": {
+          "description": "The session as FRR last reported it.",
+          "type": "object",
+          "properties": {
+            "node": {
+              "description": "The node whose speaker holds the session.",
+              "type": "string",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "self == oldSelf",
+                  "message": "node is immutable"
+                }
+              ]
+            },
+            "peer": {
+              "description": "Name of the BGPPeer the session is configured from.",
+              "type": "string",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "self == oldSelf",
+                  "message": "peer is immutable"
+                }
+              ]
+            },
+            "vrf": {
+              "description": "The VRF of the session; empty for the default VRF.",
+              "type": "string"
+            },
+            "peerAddress": {
+              "description": "The neighbor as FRR names it: the peer's address, or the interface of an unnumbered session.",
+              "type": "string"
+            },
+            "bgpStatus": {
+              "description": "The BGP finite state machine's state: Idle, Connect, Active, OpenSent, OpenConfirm or Established; Unknown while FRR does not report the session.",
+              "type": "string"
+            },
+            "bfdStatus": {
+              "description": "The BFD session's state as FRR reports it (up, down, init, shutdown); unknown while FRR reports none although the BGPPeer has a BFD profile; N/A without a BFD profile.",
+              "type": "string"
+            },
+            "establishedSince": {
+              "description": "When the session last reached Established; absent while it is not established. The uptime is now minus this time.",
+              "type": "string",
+              "format": "date-time"
+            },
+            "prefixesSent": {
+              "description": "Prefixes advertised to the peer, summed over address families.",
+              "type": "integer",
+              "minimum": 0
+            },
+            "prefixesReceived": {
+              "description": "Prefixes accepted from the peer, summed over address families.",
+              "type": "integer",
+              "minimum": 0
+            },
+            "holdTime": {
+              "description": "The hold time negotiated with the peer, e.g. 90s; absent while the session is not established.",
+              "type": "string"
+            },
+            "keepaliveTime": {
+              "description": "The keepalive interval in use with the peer, e.g. 30s; absent while the session is not established.",
+              "type": "string"
+            },
+            "lastError": {
+              "description": "Why the session last went down or was refused, in FRR's words (last reset reason, last NOTIFICATION).",
+              "type": "string"
+            }
+          }
+        }
+      }
+    }
+  },
+  {
+    "apiVersion": "metallb.io/v1beta1",
     "kind": "Community",
     "plural": "communities",
     "storage": true,

@@ -6,6 +6,7 @@ export interface MetalLBApiTypes {
   BGPAdvertisement?: BGPAdvertisement;
   BGPPeerV1beta1?: BGPPeerV1Beta1;
   BGPPeer?: BGPPeer;
+  BGPSessionState?: BGPSessionState;
   Community?: Community;
   IPAddressPool?: IPAddressPool;
   L2Advertisement?: L2Advertisement;
@@ -369,6 +370,76 @@ export interface SecretReference {
  * BGPPeerStatus is reserved; session state is reported by metrics and ServiceBGPStatus.
  */
 export interface BGPPeerStatus {}
+/**
+ * BGPSessionState is the state of one BGP session between a node and a BGPPeer, as the node's FRR reports it. Each speaker keeps one per BGPPeer it peers with and deletes it when the session is no longer configured.
+ *
+ * This interface was referenced by `MetalLBApiTypes`'s JSON-Schema
+ * via the `definition` "BGPSessionState".
+ */
+export interface BGPSessionState {
+  apiVersion: 'metallb.io/v1beta1';
+  kind: 'BGPSessionState';
+  metadata: V1ObjectMeta;
+  spec?: BGPSessionStateSpec;
+  status?: BGPSessionStateStatus;
+}
+/**
+ * BGPSessionStateSpec is empty; everything is in status.
+ */
+export interface BGPSessionStateSpec {}
+/**
+ * The session as FRR last reported it.
+ */
+export interface BGPSessionStateStatus {
+  /**
+   * The node whose speaker holds the session.
+   */
+  node?: string;
+  /**
+   * Name of the BGPPeer the session is configured from.
+   */
+  peer?: string;
+  /**
+   * The VRF of the session; empty for the default VRF.
+   */
+  vrf?: string;
+  /**
+   * The neighbor as FRR names it: the peer's address, or the interface of an unnumbered session.
+   */
+  peerAddress?: string;
+  /**
+   * The BGP finite state machine's state: Idle, Connect, Active, OpenSent, OpenConfirm or Established; Unknown while FRR does not report the session.
+   */
+  bgpStatus?: string;
+  /**
+   * The BFD session's state as FRR reports it (up, down, init, shutdown); unknown while FRR reports none although the BGPPeer has a BFD profile; N/A without a BFD profile.
+   */
+  bfdStatus?: string;
+  /**
+   * When the session last reached Established; absent while it is not established. The uptime is now minus this time.
+   */
+  establishedSince?: string;
+  /**
+   * Prefixes advertised to the peer, summed over address families.
+   */
+  prefixesSent?: number;
+  /**
+   * Prefixes accepted from the peer, summed over address families.
+   */
+  prefixesReceived?: number;
+  /**
+   * The hold time negotiated with the peer, e.g. 90s; absent while the session is not established.
+   */
+  holdTime?: string;
+  /**
+   * The keepalive interval in use with the peer, e.g. 30s; absent while the session is not established.
+   */
+  keepaliveTime?: string;
+  /**
+   * Why the session last went down or was refused, in FRR's words (last reset reason, last NOTIFICATION).
+   */
+  lastError?: string;
+}
 /**
  * Community gives names to BGP community values, so BGPAdvertisements can say no-advertise instead of 65535:65282.
  *

@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { dirname } from 'node:path';
 import type { V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
-import type { ServiceBGPStatus, ServiceL2Status } from '../api/types.generated.js';
+import type { BGPSessionState, ServiceBGPStatus, ServiceL2Status } from '../api/types.generated.js';
 import { configInputKeys, perConfigInput, storageApiVersion, type ConfigInputKey } from '../api/kinds.js';
 import { Controller, deepEqual, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder, type ObjectReference } from '../runtime/events.js';
@@ -35,7 +35,8 @@ import { Layer2Speaker, type AnnouncerFactory } from './layer2.js';
 import { Debouncer } from './debounce.js';
 import { SpeakerMetrics } from './metrics.js';
 import { NodeReconciler, type ConfigCaches, type SpeakerCaches } from './reconciler.js';
-import { STATUS_NODE_LABEL, ServiceBgpStatusWriter } from './status.js';
+import { SessionStateWriter, sessionStateSelector } from './session-state.js';
+import { STATUS_NODE_LABEL, ServiceBgpStatusWriter, type StatusOwner } from './status.js';
 
 export const FIELD_MANAGER = 'metallb-speaker';
 export const REPORTING_CONTROLLER = 'metallb.io/speaker';
@@ -106,6 +107,7 @@ export class SpeakerApp implements Component {
   private readonly controller: Controller;
   private readonly debouncer: Debouncer;
   private readonly sessionWatcher: SessionWatcher;
+  private readonly sessionStates: SessionStateWriter;
   private readonly layer2: Layer2Speaker | undefined;
   private readonly log: Logger;
   private readonly stopping = new AbortController();
@@ -208,6 +210,24 @@ export class SpeakerApp implements Component {
       report: (report) => this.reportSession(report),
       logger: this.log,
     });
+    this.sessionStates = new SessionStateWriter({
+      applier: new Applier({ client: this.client, fieldManager: FIELD_MANAGER }),
+      // Not an essential cache: without the CRD (an older install) the speaker announces all the same.
+      cache: this.factory.informer<BGPSessionState>({
+        resource: resourceTypeOf(storageApiVersion('BGPSessionState'), 'BGPSessionState'),
+        namespace: options.namespace,
+        labelSelector: sessionStateSelector(options.node),
+      }),
+      node: options.node,
+      namespace: options.namespace,
+      sessions: () =>
+        this.reconciler.hasPlannedSessions() ? this.reconciler.configuredSessions() : undefined,
+      read: () => reader.readNeighbors(),
+      owner: () => this.nodeOwner(),
+      // As for the metrics: in the pod the speaker may not see FRR's sockets.
+      unknownWhenUnreachable: options.frr.mode === 'local',
+      logger: this.log,
+    });
 
     options.servers
       .addReadinessCheck('caches-synced', () => this.essentialCaches().every((cache) => cache.hasSynced()))
@@ -219,6 +239,7 @@ export class SpeakerApp implements Component {
     this.factory.startAll();
     this.frr.start();
     this.sessionWatcher.start();
+    this.sessionStates.start();
     this.started = this.runWhenSynced().catch((error: unknown) => {
       // Readiness stays failed (caches or FRR); the log says why.
       this.log.error({ err: error }, 'could not start reconciling');
@@ -234,6 +255,7 @@ export class SpeakerApp implements Component {
     await this.started;
     await this.controller.stop();
     await this.sessionWatcher.stop();
+    await this.sessionStates.stop();
     await this.frr.stop();
     await this.layer2?.stop();
     await this.events.stop();
@@ -379,6 +401,11 @@ export class SpeakerApp implements Component {
       });
     }
     return new ReloaderFrr({ configFile: frr.configFile, pidFile: frr.reloaderPidFile, vtysh: this.vtysh });
+  }
+
+  private nodeOwner(): StatusOwner | undefined {
+    const uid = this.caches.nodes.get(this.options.node)?.metadata?.uid;
+    return uid ? { name: this.options.node, uid } : undefined;
   }
 
   private nodeReference(): ObjectReference {

@@ -99,6 +99,7 @@ export class NodeReconciler {
   private reportedOutcomes: ReportedOutcomes = new Map();
   private warnedNodeMissing = false;
   private sessions: readonly ConfiguredSession[] = [];
+  private sessionsPlanned = false;
 
   constructor(private readonly options: NodeReconcilerOptions) {
     this.log = (options.logger ?? silentLogger()).child({ subsystem: 'reconcile' });
@@ -107,6 +108,11 @@ export class NodeReconciler {
   /** The BGP sessions the last pass configured. */
   configuredSessions(): readonly ConfiguredSession[] {
     return this.sessions;
+  }
+
+  /** Whether a pass has planned the sessions yet: before that, an empty list means "not known", not "none". */
+  hasPlannedSessions(): boolean {
+    return this.sessionsPlanned;
   }
 
   /** Whether a valid configuration was ever loaded. */
@@ -208,6 +214,7 @@ export class NodeReconciler {
     }
     this.options.frr.setDesired(text);
     this.sessions = configuredSessions(plan, config);
+    this.sessionsPlanned = true;
 
     const servicesByKey = new Map(
       services.map((service) => [

@@ -8,7 +8,14 @@
  * links up, FRR running), then waits until the router holds no routes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { coreApi, createNamespace, ensureNamespace, rawClient, waitFor } from '../cluster/lab/cluster.js';
+import {
+  coreApi,
+  createNamespace,
+  ensureNamespace,
+  kubectl,
+  rawClient,
+  waitFor,
+} from '../cluster/lab/cluster.js';
 import {
   AGGREGATION_POOL,
   BgpTopology,
@@ -516,4 +523,140 @@ describe('the speaker metrics', () => {
       );
     }
   });
+});
+
+// ------------------------------------------------------------------------------ BGPSessionState
+
+interface SessionStateRow {
+  readonly name: string;
+  readonly node: string;
+  readonly peer: string;
+  readonly state: string;
+  readonly bfd: string;
+}
+
+/** `kubectl get bgpsessionstates -n metallb-system`: the table as printed, and its rows. */
+async function sessionStateTable(): Promise<{ text: string; rows: SessionStateRow[] }> {
+  const result = await kubectl(['get', 'bgpsessionstates', '-n', METALLB_NAMESPACE]);
+  if (result.code !== 0) throw new Error(`kubectl get bgpsessionstates failed: ${result.stderr}`);
+  const [header, ...lines] = result.stdout.trimEnd().split('\n');
+  expect(header?.split(/\s+/)).toEqual(['NAME', 'NODE', 'PEER', 'STATE', 'BFD', 'AGE']);
+  const rows = lines
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [name = '', node = '', peer = '', state = '', bfd = ''] = line.split(/\s+/);
+      return { name, node, peer, state, bfd };
+    });
+  return { text: result.stdout.trimEnd(), rows };
+}
+
+interface SessionStateObject {
+  readonly metadata: { readonly name: string; readonly resourceVersion?: string };
+  readonly status?: Readonly<Record<string, unknown>>;
+}
+
+async function sessionStateObjects(): Promise<SessionStateObject[]> {
+  const list = await rawClient().list<SessionStateObject>(
+    `/apis/metallb.io/v1beta1/namespaces/${METALLB_NAMESPACE}/bgpsessionstates`,
+  );
+  return list.items;
+}
+
+describe('BGPSessionState', () => {
+  it('kubectl get shows Established for each node and peer, the cut session within seconds, and nothing once the peer is gone', async () => {
+    // Timers below the router's (180 s / 60 s): the hold time negotiated is the speaker's.
+    await applyMetallb(
+      pool(),
+      fastBfd,
+      peer({ bfdProfile: BFD_PROFILE, holdTime: '9s', keepaliveTime: '3s' }),
+      advertisement(),
+    );
+    await service(210);
+    // Not the route: its wait is tuned for an idle machine, and this test is about the speakers' view.
+
+    const established = await eventually(
+      'every session Established with BFD up in kubectl get',
+      async () => {
+        const table = await sessionStateTable();
+        const ours = table.rows.filter((row) => row.peer === PEER);
+        const good = ours.filter((row) => row.state === 'Established' && row.bfd === 'up');
+        return good.length === NODES.length && ours.length === NODES.length ? table : undefined;
+      },
+      150_000,
+    );
+    await bfdUpWith(topology.nodes);
+    process.stdout.write(`speaker e2e: established sessions:\n${established.text}\n`);
+    expect(established.rows.map((row) => row.node).sort()).toEqual([...NODES]);
+
+    // The details, and that a steady session is not rewritten (uptime and message counters tick in FRR).
+    const settled = await eventually('each object to count the one prefix sent', async () => {
+      const objects = (await sessionStateObjects()).filter((o) => o.status?.peer === PEER);
+      return objects.length === NODES.length && objects.every((o) => o.status?.prefixesSent === 1)
+        ? objects
+        : undefined;
+    });
+    for (const object of settled) {
+      expect(object.status).toMatchObject({
+        peerAddress: ROUTER_LAN_ADDRESS,
+        bgpStatus: 'Established',
+        bfdStatus: 'up',
+        prefixesReceived: 0,
+        holdTime: '9s',
+        keepaliveTime: '3s',
+      });
+      expect(Date.parse(String(object.status?.establishedSince))).toBeLessThanOrEqual(Date.now());
+    }
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    const later = await sessionStateObjects();
+    for (const object of settled) {
+      const now = later.find((o) => o.metadata.name === object.metadata.name);
+      expect(now?.metadata.resourceVersion).toBe(object.metadata.resourceVersion);
+    }
+
+    const victim = topology.node('worker-2');
+    cutLinks.add(victim.name);
+    const cutAt = Date.now();
+    await topology.cutLink(victim.name);
+    // Timed on the API (a kubectl process per poll would add its own start-up to the figure).
+    await eventually(
+      `${victim.name}'s BGPSessionState to show the session down`,
+      async () => {
+        const object = (await sessionStateObjects()).find(
+          (o) => o.status?.node === victim.name && o.status?.peer === PEER,
+        );
+        return object?.status?.bfdStatus === 'down' && object.status.bgpStatus !== 'Established'
+          ? true
+          : undefined;
+      },
+      30_000,
+    );
+    const shownAfterMs = Date.now() - cutAt;
+    const afterCut = await sessionStateTable();
+    process.stdout.write(
+      `speaker e2e: ${victim.name}'s BGPSessionState showed the session down ${shownAfterMs} ms after the cut:\n${afterCut.text}\n`,
+    );
+    expect(shownAfterMs).toBeLessThan(6_000);
+    const victimRow = afterCut.rows.find((r) => r.node === victim.name && r.peer === PEER);
+    expect(victimRow?.bfd).toBe('down');
+    expect(victimRow?.state).not.toBe('Established');
+    for (const row of afterCut.rows.filter((r) => r.node !== victim.name && r.peer === PEER)) {
+      expect([row.state, row.bfd]).toEqual(['Established', 'up']);
+    }
+
+    await topology.restoreLink(victim.name);
+    cutLinks.delete(victim.name);
+    await eventually(
+      `${victim.name}'s session Established again in kubectl get`,
+      async () => {
+        const row = (await sessionStateTable()).rows.find((r) => r.node === victim.name && r.peer === PEER);
+        return row?.state === 'Established' && row.bfd === 'up' ? true : undefined;
+      },
+      120_000,
+    );
+
+    await deleteAllMetallb();
+    await eventually('every BGPSessionState of the deleted peer removed', async () =>
+      (await sessionStateObjects()).some((o) => o.status?.peer === PEER) ? undefined : true,
+    );
+  }, 420_000);
 });

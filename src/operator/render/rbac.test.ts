@@ -93,6 +93,7 @@ describe('the operands RBAC', () => {
     for (const kind of configurationKinds) expect(allows(rules, 'metallb.io', kind, 'watch')).toBe(true);
     expect(allows(rules, 'metallb.io', 'ipaddresspools/status', 'update')).toBe(true);
     expect(allows(rules, 'metallb.io', 'ipaddresspools', 'update')).toBe(false);
+    expect(allows(rules, 'metallb.io', 'bgpsessionstates', 'create')).toBe(false);
     for (const verb of ['get', 'create', 'update'])
       expect(allows(rules, 'coordination.k8s.io', 'leases', verb)).toBe(true);
     expect(allows(rules, '', 'secrets', 'get')).toBe(false);
@@ -108,10 +109,10 @@ describe('the operands RBAC', () => {
     expect(allows(rules, '', 'services/status', 'update')).toBe(false);
   });
 
-  it('lets the speaker read the configuration and secrets, write announcement statuses and heartbeat Leases', () => {
+  it('lets the speaker read the configuration and secrets, write announcement and session statuses and heartbeat Leases', () => {
     const rules = rulesOf('Role', 'speaker');
     for (const kind of configurationKinds) expect(allows(rules, 'metallb.io', kind, 'watch')).toBe(true);
-    for (const kind of ['servicel2statuses', 'servicebgpstatuses']) {
+    for (const kind of ['servicel2statuses', 'servicebgpstatuses', 'bgpsessionstates']) {
       for (const verb of ['create', 'update', 'delete', 'watch'])
         expect(allows(rules, 'metallb.io', kind, verb)).toBe(true);
       expect(allows(rules, 'metallb.io', `${kind}/status`, 'update')).toBe(true);

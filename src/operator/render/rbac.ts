@@ -53,10 +53,14 @@ export const namespacedRules: Record<Component, V1PolicyRule[]> = {
   ],
   speaker: [
     { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: read },
-    { apiGroups: ['metallb.io'], resources: ['servicebgpstatuses', 'servicel2statuses'], verbs: readWrite },
     {
       apiGroups: ['metallb.io'],
-      resources: ['servicebgpstatuses/status', 'servicel2statuses/status'],
+      resources: ['bgpsessionstates', 'servicebgpstatuses', 'servicel2statuses'],
+      verbs: readWrite,
+    },
+    {
+      apiGroups: ['metallb.io'],
+      resources: ['bgpsessionstates/status', 'servicebgpstatuses/status', 'servicel2statuses/status'],
       verbs: ['get', 'update', 'patch'],
     },
     // BGP passwords referenced by BGPPeers.

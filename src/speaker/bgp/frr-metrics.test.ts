@@ -124,6 +124,26 @@ describe('FRR metrics', () => {
     expect(calls).toHaveLength(6);
   });
 
+  it('reads only the BGP neighbours, in one vtysh call, for session state', async () => {
+    const calls: string[] = [];
+    const run: RunTool = async (_file, args) => {
+      calls.push(args[args.indexOf('-c') + 1] as string);
+      return { code: 0, stdout: JSON.stringify(readFrrSample('bgp-neighbors.json')), stderr: '' };
+    };
+    const reader = new FrrStateReader(new Vtysh({ binary: 'vtysh', run }));
+    const snapshot = await reader.readNeighbors();
+    expect(calls).toEqual(['show bgp vrf all neighbors json']);
+    expect(snapshot.bgpReachable).toBe(true);
+    expect(snapshot.neighbors.find((n) => n.established)?.bfdStatus).toBe('Up');
+    const down = new FrrStateReader(
+      new Vtysh({
+        binary: 'vtysh',
+        run: async () => ({ code: 1, stdout: '', stderr: 'bgpd is not running' }),
+      }),
+    );
+    expect((await down.readNeighbors()).bgpReachable).toBe(false);
+  });
+
   it('serves session_up 0 instead of failing the scrape when vtysh fails', async () => {
     const run: RunTool = async () => ({ code: 1, stdout: '', stderr: 'bgpd is not running' });
     const registry = new Registry();

@@ -72,6 +72,20 @@ export class FrrStateReader {
     return snapshot;
   }
 
+  /**
+   * Only the BGP neighbours, in one vtysh call (each call costs a process that loads vtysh's command tree):
+   * enough for session state, which takes BFD's state from bgpd's view of each neighbour.
+   */
+  async readNeighbors(): Promise<FrrSnapshot> {
+    const neighbors = await this.json('show bgp vrf all neighbors json');
+    return {
+      bgpReachable: neighbors !== undefined,
+      neighbors: parseBgpNeighbors(neighbors),
+      bfdPeers: [],
+      bfdCounters: [],
+    };
+  }
+
   private async fetch(): Promise<FrrSnapshot> {
     const [neighbors, bfdPeers, bfdCounters] = await Promise.all([
       this.json('show bgp vrf all neighbors json'),

@@ -36,6 +36,33 @@ describe('reading FRR 8.4 JSON (samples captured from a real FRR)', () => {
     expect(neighbors[1]?.prefixesSent).toBe(0);
   });
 
+  it('reads when a session was established, its timers, prefixes received and the BFD state bgpd knows', () => {
+    const neighbors = parseBgpNeighbors(readFrrSample('bgp-neighbors.json'));
+    expect(neighbors[2]).toMatchObject({
+      establishedEpochSeconds: 1795596276,
+      holdTimeMs: 180000,
+      keepaliveMs: 60000,
+      prefixesReceived: 0,
+      bfdStatus: 'Up',
+    });
+    // Not established: no establishment time, even if FRR printed one.
+    expect(neighbors[1]?.establishedEpochSeconds).toBeUndefined();
+    expect(neighbors[1]?.bfdStatus).toBeUndefined();
+    const received = parseBgpNeighbors({
+      default: {
+        vrfName: 'default',
+        '192.0.2.9': {
+          bgpState: 'Established',
+          addressFamilyInfo: {
+            ipv4Unicast: { acceptedPrefixCounter: 3, sentPrefixCounter: 1 },
+            ipv6Unicast: { acceptedPrefixCounter: 2, sentPrefixCounter: 4 },
+          },
+        },
+      },
+    });
+    expect(received[0]).toMatchObject({ prefixesReceived: 5, prefixesSent: 5, holdTimeMs: 0 });
+  });
+
   it('reads the reason a router stopped and the notification a peer sent', () => {
     const stopped = parseBgpNeighbors(readFrrSample('bgp-neighbors-router-stopped.json'));
     expect(stopped.find((n) => n.neighbor === '192.0.2.254')).toMatchObject({
@@ -61,7 +88,7 @@ describe('reading FRR 8.4 JSON (samples captured from a real FRR)', () => {
 
   it('reads BFD peers and their counters', () => {
     expect(parseBfdPeers(readFrrSample('bfd-peers.json'))).toEqual([
-      { peer: '192.0.2.254', vrf: 'default', up: true },
+      { peer: '192.0.2.254', vrf: 'default', up: true, status: 'up' },
     ]);
     expect(parseBfdCounters(readFrrSample('bfd-peers-counters.json'))).toEqual([
       {

@@ -29,6 +29,15 @@ export interface BgpNeighborState {
   readonly established: boolean;
   /** Prefixes sent, summed over address families. */
   readonly prefixesSent: number;
+  /** Prefixes accepted from the peer, summed over address families. */
+  readonly prefixesReceived: number;
+  /** When the session reached Established, in whole seconds since the epoch (FRR rounds it); only while established. */
+  readonly establishedEpochSeconds?: number;
+  /** Hold time and keepalive interval in use (the negotiated ones once established), in ms; 0 when FRR omits them. */
+  readonly holdTimeMs: number;
+  readonly keepaliveMs: number;
+  /** The BFD state bgpd last heard of for this neighbour ("Up", "Down", "Unknown"), when it has BFD. */
+  readonly bfdStatus?: string;
   readonly messages: BgpMessageStats;
   /** The remote port of the current TCP connection; -1 or 0 without one. */
   readonly foreignPort: number;
@@ -43,6 +52,8 @@ export interface BfdPeerState {
   readonly peer: string;
   readonly vrf: string;
   readonly up: boolean;
+  /** bfdd's word for the state: up, down, init or shutdown. */
+  readonly status: string;
 }
 
 export interface BfdPeerCounters {
@@ -98,10 +109,11 @@ function readMessages(record: JsonRecord | undefined): BgpMessageStats {
 function readNeighbor(vrf: string, neighbor: string, record: JsonRecord): BgpNeighborState {
   const state = stringField(record, 'bgpState') ?? 'Unknown';
   const families = isRecord(record.addressFamilyInfo) ? Object.values(record.addressFamilyInfo) : [];
-  const prefixesSent = families.reduce<number>(
-    (sum, family) => sum + (isRecord(family) ? numberField(family, 'sentPrefixCounter') : 0),
-    0,
-  );
+  const sumOver = (field: string) =>
+    families.reduce<number>((sum, family) => sum + (isRecord(family) ? numberField(family, field) : 0), 0);
+  const established = state === 'Established';
+  const epoch = numberField(record, 'bgpTimerUpEstablishedEpoch');
+  const bfdStatus = isRecord(record.peerBfdInfo) ? stringField(record.peerBfdInfo, 'status') : undefined;
   const lastResetDueTo = stringField(record, 'lastResetDueTo');
   const lastNotificationReason = stringField(record, 'lastNotificationReason');
   const lastErrorCodeSubcode = stringField(record, 'lastErrorCodeSubcode');
@@ -109,8 +121,13 @@ function readNeighbor(vrf: string, neighbor: string, record: JsonRecord): BgpNei
     vrf,
     neighbor,
     state,
-    established: state === 'Established',
-    prefixesSent,
+    established,
+    prefixesSent: sumOver('sentPrefixCounter'),
+    prefixesReceived: sumOver('acceptedPrefixCounter'),
+    ...(established && epoch > 0 ? { establishedEpochSeconds: epoch } : {}),
+    holdTimeMs: numberField(record, 'bgpTimerHoldTimeMsecs'),
+    keepaliveMs: numberField(record, 'bgpTimerKeepAliveIntervalMsecs'),
+    ...(bfdStatus ? { bfdStatus } : {}),
     messages: readMessages(isRecord(record.messageStats) ? record.messageStats : undefined),
     foreignPort: numberField(record, 'portForeign'),
     ...(lastResetDueTo ? { lastResetDueTo } : {}),
@@ -147,11 +164,15 @@ function records(json: unknown): JsonRecord[] {
 /** `show bfd peers json`: an array with one entry per session, in every VRF. */
 export function parseBfdPeers(json: unknown): BfdPeerState[] {
   return records(json)
-    .map((record) => ({
-      peer: stringField(record, 'peer') ?? '',
-      vrf: stringField(record, 'vrf') ?? 'default',
-      up: stringField(record, 'status') === 'up',
-    }))
+    .map((record) => {
+      const status = stringField(record, 'status') ?? 'unknown';
+      return {
+        peer: stringField(record, 'peer') ?? '',
+        vrf: stringField(record, 'vrf') ?? 'default',
+        up: status === 'up',
+        status,
+      };
+    })
     .filter((peer) => peer.peer !== '');
 }
 

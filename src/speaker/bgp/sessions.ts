@@ -33,7 +33,8 @@ function trackKey(session: ConfiguredSession): string {
   return `${session.peer} ${session.vrf} ${session.neighbor}`;
 }
 
-function lastErrorOf(neighbor: BgpNeighborState | undefined): string | undefined {
+/** What FRR says about why a session last went down, or undefined. */
+export function lastErrorOf(neighbor: BgpNeighborState | undefined): string | undefined {
   if (!neighbor) return undefined;
   if (neighbor.lastNotificationReason) {
     const code = neighbor.lastErrorCodeSubcode ? ` (code ${neighbor.lastErrorCodeSubcode})` : '';
