@@ -257,11 +257,9 @@ export class EventRecorder {
       writing: false,
       again: false,
     };
-    if (!this.schedule(fresh)) {
-      this.drop('queue_full', regardingRef, reason);
-      return;
-    }
     this.series.set(key, fresh);
+    // A full queue defers the write to the series' next slot; it is lost only if the series is forgotten first.
+    if (!this.schedule(fresh)) this.scheduleSeriesWrite(fresh);
     this.forgetBeyondLimit();
     this.armSweep();
   }
@@ -276,16 +274,19 @@ export class EventRecorder {
     };
   }
 
-  /** Sends pending series updates now and waits for every write so far. */
+  /** Sends pending series updates now (as many at a time as the queue holds) and waits for every write. */
   async flush(): Promise<void> {
-    for (const series of this.series.values()) {
-      if (series.timer) {
+    for (;;) {
+      for (const series of this.series.values()) {
+        if (!series.timer) continue;
+        if (this.queue.size >= this.maxQueued) break;
         series.timer.cancel();
         series.timer = undefined;
-        if (!this.schedule(series)) this.drop('queue_full', series.event.regarding, series.event.reason);
+        this.schedule(series);
       }
+      await this.idle();
+      if (![...this.series.values()].some((series) => series.timer)) return;
     }
-    await this.idle();
   }
 
   /**
@@ -302,13 +303,23 @@ export class EventRecorder {
     });
     const done = await Promise.race([this.flush().then(() => false), timedOut]);
     deadline?.cancel();
+    // Unwritten at the deadline: what waits in the queue, what is in flight, and series deferred by a full queue.
+    let unwritten = this.queue.size + this.writing;
+    for (const series of this.series.values()) {
+      if (!series.timer) continue;
+      series.timer.cancel();
+      series.timer = undefined;
+      if (!series.queued && !series.writing) unwritten++;
+    }
     if (!done) return;
-    const unwritten = this.queue.size + this.writing;
-    for (const series of this.queue) this.drop('shutdown', series.event.regarding, series.event.reason);
-    this.dropped.shutdown += this.writing;
-    this.droppedMetric?.inc({ reason: 'shutdown' }, this.writing);
     this.queue.clear();
+    this.dropped.shutdown += unwritten;
+    this.droppedMetric?.inc({ reason: 'shutdown' }, unwritten);
     this.log.warn({ unwritten, deadlineMs }, 'stopped before every event was written');
+  }
+
+  private get maxQueued(): number {
+    return this.options.maxQueued ?? 1000;
   }
 
   private get seriesIdleMs(): number {
@@ -390,15 +401,14 @@ export class EventRecorder {
     const due = series.lastWriteAt + this.seriesPatchIntervalMs;
     series.timer = this.clock.setTimer(due - this.clock.now(), () => {
       series.timer = undefined;
-      if (!this.schedule(series)) {
-        // The count stays: the next repeat (or the end of the series) tries again.
-        series.lastWriteAt = this.clock.now();
-        this.drop('queue_full', series.event.regarding, series.event.reason);
-      }
+      if (this.schedule(series)) return;
+      // Still full: try again one interval later; the count keeps growing meanwhile.
+      series.lastWriteAt = this.clock.now();
+      this.scheduleSeriesWrite(series);
     });
   }
 
-  /** Ends a series, writing its last count if that never went out. */
+  /** Ends a series, writing its last count if that never went out; lost (queue_full) if the queue is full. */
   private finish(series: Series): void {
     this.series.delete(series.key);
     if (series.timer) {
@@ -427,7 +437,7 @@ export class EventRecorder {
       series.again = true;
       return true;
     }
-    if (this.queue.size >= (this.options.maxQueued ?? 1000)) return false;
+    if (this.queue.size >= this.maxQueued) return false;
     series.queued = true;
     this.queue.add(series);
     this.pump();
@@ -450,7 +460,7 @@ export class EventRecorder {
           this.writing--;
           if (series.again) {
             series.again = false;
-            if (!this.schedule(series)) this.drop('queue_full', series.event.regarding, series.event.reason);
+            if (!this.schedule(series)) this.scheduleSeriesWrite(series);
           }
           this.pump();
           this.wakeIdleWaiters();
