@@ -109,6 +109,9 @@ export class WebhookServer {
         connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
       },
       (req, res) => {
+        // Node's own request timeout is checked by a sweep; this one holds per request whatever happens.
+        const deadline = setTimeout(() => req.destroy(), limits.requestTimeoutMs);
+        res.once('close', () => clearTimeout(deadline));
         handle(req, res, options, limits).catch((error: unknown) => {
           options.logger.error({ err: error, path: req.url }, 'webhook request failed');
           if (!res.headersSent) send(res, 500, { message: 'internal error' });
@@ -117,6 +120,15 @@ export class WebhookServer {
       },
     );
     server.maxConnections = limits.maxConnections;
+    // Node's header timeout is checked by a periodic sweep; a connection's first request also gets a timer
+    // of its own, so a client dripping its first headers is cut off whatever the sweep does.
+    const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
+    server.on('secureConnection', (socket: Socket) => {
+      const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
+      firstRequest.set(socket, timer);
+      socket.once('close', () => clearTimeout(timer));
+    });
+    server.on('request', (req: IncomingMessage) => clearTimeout(firstRequest.get(req.socket)));
     server.setTimeout(limits.idleTimeoutMs, (socket: Socket) => socket.destroy());
     // Garbage instead of HTTP: answer 400 if the socket still can, never let it reach the process.
     server.on('clientError', (_error: Error, socket: Socket) => {
