@@ -4,11 +4,16 @@ import type { ObjectRef, Problem } from './problem.js';
 
 export const apiGroup = 'metallb.io';
 
-export function objectRef(object: Record<string, unknown>): ObjectRef {
-  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+/** Who an object says it is; anything that is not an object (null, a string, ...) is nobody in particular. */
+export function objectRef(object: Record<string, unknown> | null | undefined): ObjectRef {
+  const fields: Record<string, unknown> = object !== null && typeof object === 'object' ? object : {};
+  const metadata: Record<string, unknown> =
+    fields.metadata !== null && typeof fields.metadata === 'object'
+      ? (fields.metadata as Record<string, unknown>)
+      : {};
   const name = typeof metadata.name === 'string' ? metadata.name : undefined;
   const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : undefined;
-  return { kind: typeof object.kind === 'string' ? object.kind : '<no kind>', namespace, name };
+  return { kind: typeof fields.kind === 'string' ? fields.kind : '<no kind>', namespace, name };
 }
 
 export function isOurs(object: Record<string, unknown>): boolean {

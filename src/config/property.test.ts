@@ -2,6 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { formatProblem } from '../api/problem.js';
 import { buildConfig, type ConfigInput } from './index.js';
+import { stringify } from 'yaml';
+import { apiKindEntries } from '../api/kinds.js';
+import { migrateLegacyConfig, migrateLegacyConfigMap } from '../migrate/legacy-configmap.js';
+import { decideAdmission, type ClusterView } from '../webhook/admission-policy.js';
+import type { AdmissionRequest } from '../webhook/server.js';
+import { validateMetalLB } from './metallb.js';
+import { checkStandalone } from './objects.js';
 import { pool } from '../../test/support/metallb-objects.js';
 
 /** Values of every JavaScript shape, including ones JSON cannot produce (a caller may hand us anything). */
@@ -245,3 +252,284 @@ describe('buildConfig on any input', () => {
     );
   });
 });
+
+const everyKind = apiKindEntries.map((entry) => entry.kind);
+
+const metallbSpec = fc.dictionary(
+  fc.constantFrom(
+    'speakerTolerations',
+    'controllerTolerations',
+    'nodeSelector',
+    'speakerNodeSelector',
+    'controllerNodeSelector',
+    'logLevel',
+    'bgpBackend',
+    'speakerConfig',
+    'controllerConfig',
+    'loadBalancerClass',
+    'frrk8sConfig',
+  ),
+  fc.oneof(
+    fieldValue,
+    fc.array(
+      fc.record(
+        { key: scalar, operator: scalar, value: scalar, effect: scalar, tolerationSeconds: scalar },
+        { requiredKeys: [] },
+      ),
+      { maxLength: 3 },
+    ),
+  ),
+  { maxKeys: 6 },
+);
+
+describe('every validator on any input', () => {
+  it('checkStandalone never throws for an object of any kind, and names its problems', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...everyKind),
+        fc.oneof(document('X', 'metallb.io/v1beta1'), hostile),
+        scalar,
+        (kind, object, namespace) => {
+          const claimed = asPlainObject(object);
+          if (claimed) claimed.kind = kind;
+          const problems = checkStandalone(
+            (claimed ?? {}) as Record<string, unknown>,
+            typeof namespace === 'string' ? namespace : 'metallb-system',
+            { kind },
+          );
+          for (const problem of problems) expect(formatProblem(problem).length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('validateMetalLB never throws', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.record(
+            {
+              apiVersion: fc.oneof(fc.constant('metallb.io/v1beta1'), scalar),
+              kind: fc.constant('MetalLB'),
+              metadata: fc.oneof(fc.record({ name: scalar, namespace: scalar }), hostile),
+              spec: fc.oneof(metallbSpec, hostile),
+            },
+            { requiredKeys: [] },
+          ),
+          hostile,
+        ),
+        (object) => {
+          const problems = validateMetalLB(object as Record<string, unknown>);
+          for (const problem of problems) expect(problem.message.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the admission policy never throws, for any kind, operation and cluster', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...everyKind),
+        fc.constantFrom('CREATE', 'UPDATE', 'DELETE', 'CONNECT'),
+        fc.oneof(document('X', 'metallb.io/v1beta1'), hostile),
+        input,
+        (kind, operation, object, view) => {
+          const asView = Object.fromEntries(
+            ['pools', 'l2Advertisements', 'bgpAdvertisements', 'peers', 'bfdProfiles', 'communities']
+              .concat(['secrets', 'nodes', 'namespaces'])
+              .map((key) => [
+                key,
+                Array.isArray(view[key as keyof typeof view]) ? view[key as keyof typeof view] : [],
+              ]),
+          ) as unknown as ClusterView;
+          const verdict = decideAdmission(
+            {
+              uid: 'u',
+              kind: { group: 'metallb.io', version: 'v1beta1', kind },
+              operation: operation as AdmissionRequest['operation'],
+              namespace: 'metallb-system',
+              object: asPlainObject(object) ?? null,
+            },
+            asView,
+            'metallb-system',
+          );
+          expect(typeof verdict.allowed).toBe('boolean');
+          if (!verdict.allowed) expect(verdict.message?.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+/** Legacy (v0.12) ConfigMap configuration: the keys it had, with values of any shape. */
+const legacyValue = fc.oneof(scalar, fc.array(scalar, { maxLength: 4 }), hostile);
+const legacySelector = fc.record(
+  {
+    'match-labels': fc.oneof(fc.dictionary(fc.string(), scalar), legacyValue),
+    'match-expressions': fc.oneof(
+      fc.array(fc.record({ key: scalar, operator: scalar, values: legacyValue }, { requiredKeys: [] })),
+      legacyValue,
+    ),
+  },
+  { requiredKeys: [] },
+);
+const legacyConfig = fc.record(
+  {
+    peers: fc.oneof(
+      fc.array(
+        fc.record(
+          {
+            'peer-address': fc.oneof(fc.constantFrom('203.0.113.1', '2001:db8::1'), scalar),
+            'peer-asn': scalar,
+            'my-asn': scalar,
+            'peer-port': scalar,
+            'hold-time': scalar,
+            'keepalive-time': scalar,
+            'router-id': scalar,
+            'source-address': scalar,
+            password: scalar,
+            'bfd-profile': scalar,
+            'ebgp-multihop': scalar,
+            'node-selectors': fc.oneof(fc.array(legacySelector, { maxLength: 3 }), legacyValue),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 4 },
+      ),
+      legacyValue,
+    ),
+    'address-pools': fc.oneof(
+      fc.array(
+        fc.record(
+          {
+            name: fc.oneof(fc.constantFrom('a', 'b'), scalar),
+            protocol: fc.oneof(fc.constantFrom('layer2', 'bgp'), scalar),
+            addresses: fc.oneof(fc.array(scalar, { maxLength: 4 }), legacyValue),
+            'auto-assign': scalar,
+            'avoid-buggy-ips': scalar,
+            'bgp-advertisements': fc.oneof(
+              fc.array(
+                fc.record(
+                  {
+                    'aggregation-length': scalar,
+                    'aggregation-length-v6': scalar,
+                    localpref: scalar,
+                    communities: legacyValue,
+                  },
+                  { requiredKeys: [] },
+                ),
+                { maxLength: 3 },
+              ),
+              legacyValue,
+            ),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 4 },
+      ),
+      legacyValue,
+    ),
+    'bgp-communities': fc.oneof(fc.dictionary(fc.string(), scalar), legacyValue),
+    'bfd-profiles': fc.oneof(fc.array(fc.dictionary(fc.string(), scalar), { maxLength: 3 }), legacyValue),
+  },
+  { requiredKeys: [] },
+);
+
+/** Text a hand-edited config key may hold: the generated configuration as YAML, damaged, or any text. */
+const legacyText = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: legacyConfig.map((config) => {
+      try {
+        return stringify(
+          JSON.parse(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))),
+        );
+      } catch {
+        return '';
+      }
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        legacyConfig,
+        fc.nat(),
+        fc.constantFrom('\t', '&a ', '*a', '<<: *a', ': :', '- -', '"', '{', '[', '%YAML 1.1', '!!binary'),
+      )
+      .map(([config, at, junk]) => {
+        let text = '';
+        try {
+          text = stringify(
+            JSON.parse(JSON.stringify(config, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))),
+          );
+        } catch {
+          // an unserialisable value: the junk alone then
+        }
+        const cut = text.length === 0 ? 0 : at % text.length;
+        return text.slice(0, cut) + junk + text.slice(cut);
+      }),
+  },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'a: &a [*a]',
+      'x: !!js/function "f"',
+      '- '.repeat(200),
+      '[[[[[[[[[[',
+      'peers: ~',
+    ),
+  },
+);
+
+describe('the legacy ConfigMap reader on any input', () => {
+  it('migrateLegacyConfig never throws on any text, and what it reports has a message', () => {
+    fc.assert(
+      fc.property(legacyText, (text) => {
+        const migration = migrateLegacyConfig(text);
+        for (const finding of [...migration.problems, ...migration.warnings])
+          expect(finding.message.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('migrateLegacyConfigMap never throws on any object in place of a ConfigMap', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.record(
+            {
+              apiVersion: fc.oneof(fc.constant('v1'), scalar),
+              kind: fc.oneof(fc.constant('ConfigMap'), scalar),
+              metadata: fc.oneof(
+                fc.record({ name: scalar, namespace: scalar }, { requiredKeys: [] }),
+                hostile,
+              ),
+              data: fc.oneof(
+                fc.record({ config: fc.oneof(legacyText, hostile) }, { requiredKeys: [] }),
+                hostile,
+              ),
+            },
+            { requiredKeys: [] },
+          ),
+          hostile,
+        ),
+        (configMap) => {
+          expect(() => migrateLegacyConfigMap(configMap)).not.toThrow();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+function asPlainObject(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? { ...(value as Record<string, unknown>) }
+    : undefined;
+}

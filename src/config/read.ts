@@ -10,9 +10,14 @@ export function asRecord(value: unknown): Fields | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Fields) : undefined;
 }
 
-/** Own properties only: a key such as "constructor" must not find Object.prototype's. */
-export function readField(record: Fields | undefined, key: string): unknown {
-  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+/**
+ * Own properties only: a key such as "constructor" must not find Object.prototype's. A "record" that is
+ * null or not an object at all (a caller handed over whatever it decoded) has no fields.
+ */
+export function readField(record: Fields | null | undefined, key: string): unknown {
+  return record !== null && typeof record === 'object' && Object.hasOwn(record, key)
+    ? record[key]
+    : undefined;
 }
 
 export function readString(record: Fields | undefined, key: string): string | undefined {

@@ -62,6 +62,7 @@ export class ControllerApp implements LedComponent {
       reportingController: REPORTING_CONTROLLER,
       reportingInstance: options.identity,
       logger: this.log,
+      registry: this.registry,
     });
     options.servers.addReadinessCheck('caches-synced', () => this.factory.hasSynced());
   }

@@ -107,6 +107,7 @@ export class Operator implements LedComponent {
       reportingController,
       reportingInstance: options.identity,
       logger: options.log,
+      registry: options.servers.registry,
     });
     options.servers.addReadinessCheck(
       'caches-synced',

@@ -129,6 +129,7 @@ export class SpeakerApp implements Component {
       reportingController: REPORTING_CONTROLLER,
       reportingInstance: options.node,
       logger: this.log,
+      registry: this.registry,
     });
 
     this.vtysh = new Vtysh({
