@@ -15,13 +15,15 @@ deps: system-deps node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
-## generate: regenerate crds/ and src/api/ from the JSON Schemas in api/
+## generate: regenerate crds/ and src/api/ from the JSON Schemas in api/, config/prometheus/ from src/monitoring/
 generate: deps
 	node --import tsx scripts/generate.ts
+	node --import tsx scripts/monitoring.ts
 
-## verify-generated: fail when crds/ or src/api/ differ from what api/ generates
+## verify-generated: fail when crds/, src/api/ or config/prometheus/ differ from what their sources generate
 verify-generated: deps
 	node --import tsx scripts/generate.ts --check
+	node --import tsx scripts/monitoring.ts --check
 
 ## update-k8s-types: refresh api/k8s/ from the Kubernetes OpenAPI of the control-plane version (needs Go)
 update-k8s-types: deps
