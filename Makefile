@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NPM_BIN := node_modules/.bin
 
 .PHONY: all system-deps deps generate verify-generated update-k8s-types build lint format test e2e ci \
-	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean
+	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean check-alerts
 
 all: build
 
@@ -24,6 +24,11 @@ generate: deps
 verify-generated: deps
 	node --import tsx scripts/generate.ts --check
 	node --import tsx scripts/monitoring.ts --check
+
+## check-alerts: promtool checks the generated alert rules and runs their unit tests (test/prometheus/)
+check-alerts: system-deps
+	promtool check rules config/prometheus/rules.yaml
+	cd test/prometheus && promtool test rules *.test.yaml
 
 ## update-k8s-types: refresh api/k8s/ from the Kubernetes OpenAPI of the control-plane version (needs Go)
 update-k8s-types: deps

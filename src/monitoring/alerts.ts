@@ -21,7 +21,7 @@ export interface AlertDefinition {
   readonly for: Readonly<Record<AlertProfile, string>>;
   readonly severity: Severity;
   readonly summary: string;
-  /** May use $labels and $value templates. */
+  /** May use $labels and $value templates; "{for}" becomes the profile's `for:` duration. */
   readonly description: string;
 }
 
@@ -48,7 +48,7 @@ export const alerts: readonly AlertDefinition[] = [
     summary: 'A speaker has lost its BGP session to a peer.',
     description:
       'The BGP session from {{ $labels.instance }} to peer {{ $labels.peer }} (VRF {{ $labels.vrf }}) has not ' +
-      'been established for more than the alert window. The peer no longer receives the Service addresses ' +
+      'been established for {for}. The peer no longer receives the Service addresses ' +
       'this node announces, so traffic for them no longer reaches this node.',
   },
   {
@@ -58,7 +58,8 @@ export const alerts: readonly AlertDefinition[] = [
     severity: 'critical',
     summary: 'A speaker has lost its BFD session to a peer.',
     description:
-      'The BFD session from {{ $labels.instance }} to {{ $labels.peer }} (VRF {{ $labels.vrf }}) is down. ' +
+      'The BFD session from {{ $labels.instance }} to {{ $labels.peer }} (VRF {{ $labels.vrf }}) has been down ' +
+      'for {for}. ' +
       'BFD tears the BGP session to that peer down with it, so the peer withdraws the routes to this node.',
   },
   {
@@ -68,7 +69,7 @@ export const alerts: readonly AlertDefinition[] = [
     severity: 'warning',
     summary: 'LoadBalancer Services are waiting for an address.',
     description:
-      '{{ $value }} LoadBalancer Service(s) have had no address for more than the alert window; the ' +
+      '{{ $value }} LoadBalancer Service(s) have had no address for {for}; the ' +
       'allocator refuses them with reason "{{ $labels.reason }}". Their status.loadBalancer stays empty and ' +
       'clients cannot reach them. The Services carry an AllocationFailed event saying why.',
   },
@@ -103,7 +104,8 @@ export const alerts: readonly AlertDefinition[] = [
     severity: 'critical',
     summary: 'A speaker cannot apply its configuration to FRR.',
     description:
-      'The speaker at {{ $labels.instance }} keeps failing to apply the frr.conf it rendered. FRR runs an ' +
+      'The speaker at {{ $labels.instance }} has failed to apply the frr.conf it rendered for {for}. ' +
+      'FRR runs an ' +
       'older configuration (or none): new peers, advertisements and Service addresses are not announced from ' +
       'this node, and removed ones may still be.',
   },
@@ -116,8 +118,8 @@ export const alerts: readonly AlertDefinition[] = [
     severity: 'critical',
     summary: 'No MetalLB controller replica holds the leader Lease.',
     description:
-      `No controller replica has led through the Lease "${CONTROLLER_LEASE}" for more than the alert ` +
-      'window, or no controller is scraped at all. Nothing assigns or releases addresses: new LoadBalancer ' +
+      `No controller replica has held the Lease "${CONTROLLER_LEASE}" for {for}, or no controller is ` +
+      'scraped at all. Nothing assigns or releases addresses: new LoadBalancer ' +
       'Services stay pending and pool status goes stale. Addresses already assigned keep working.',
   },
 ];
@@ -151,7 +153,7 @@ export function alertingRule(definition: AlertDefinition, profile: AlertProfile)
     labels: { severity: definition.severity },
     annotations: {
       summary: definition.summary,
-      description: definition.description,
+      description: definition.description.replaceAll('{for}', definition.for[profile]),
       runbook_url: runbookUrl(definition.alert),
     },
   };
