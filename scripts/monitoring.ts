@@ -1,5 +1,5 @@
 /**
- * Generates the monitoring files in config/prometheus/ from src/monitoring: the PrometheusRule (Prometheus
+ * Generates the monitoring files in config/ from src/monitoring: the Grafana dashboard, the PrometheusRule (Prometheus
  * Operator, OpenShift cluster monitoring), the same alerts as a plain rule file (promtool, a Prometheus
  * without the operator) and an example scrape configuration for such a Prometheus. With --check, writes
  * nothing and exits 1 when a file is missing or differs (CI runs this through `make verify-generated`).
@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { RULE_FILE, prometheusRule, ruleGroups } from '../src/monitoring/alerts.js';
+import { grafanaDashboard } from '../src/monitoring/dashboard.js';
 import { staticScrapeConfig } from '../src/monitoring/scrape.js';
 import { defaultOperatorEnv } from '../src/operator/env.js';
 import { repoRoot } from './api-source.js';
@@ -23,6 +24,7 @@ const namespace = defaultOperatorEnv.namespace;
 const port = defaultOperatorEnv.metricsPort;
 
 const monitoringFiles: ReadonlyMap<string, string> = new Map([
+  ['config/grafana/metallb.json', `${JSON.stringify(grafanaDashboard(), null, 2)}\n`],
   ['config/prometheus/prometheus-rule.yaml', yamlFile(prometheusRule({ namespace }))],
   [
     `config/prometheus/${RULE_FILE}`,
