@@ -3,7 +3,8 @@ SHELL := /bin/bash
 NPM_BIN := node_modules/.bin
 
 .PHONY: all system-deps deps generate verify-generated update-k8s-types build lint format test e2e ci \
-	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean check-alerts
+	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean \
+	bundle olm-tools validate-bundle deploy undeploy check-alerts
 
 all: build
 
@@ -15,20 +16,48 @@ deps: system-deps node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
-## generate: regenerate crds/ and src/api/ from the JSON Schemas in api/, config/prometheus/ from src/monitoring/
+## generate: regenerate crds/ and src/api/ from the JSON Schemas in api/, then the install (config/, bundle/,
+## bundle.Dockerfile, catalog/) from src/manifests/install, and config/prometheus/, config/grafana/ from src/monitoring/
 generate: deps
 	node --import tsx scripts/generate.ts
+	node --import tsx scripts/generate-install.ts
 	node --import tsx scripts/monitoring.ts
 
-## verify-generated: fail when crds/, src/api/ or config/prometheus/ differ from what their sources generate
+## verify-generated: fail when crds/, src/api/, config/, bundle/ or catalog/ differ from what their sources generate
 verify-generated: deps
 	node --import tsx scripts/generate.ts --check
+	node --import tsx scripts/generate-install.ts --check
 	node --import tsx scripts/monitoring.ts --check
 
 ## check-alerts: promtool checks the generated alert rules and runs their unit tests (test/prometheus/)
 check-alerts: system-deps
 	promtool check rules config/prometheus/rules.yaml
 	cd test/prometheus && promtool test rules *.test.yaml
+
+## bundle: regenerate the OLM bundle and catalog (with the rest of the generated files)
+bundle: generate
+
+## olm-tools: build operator-sdk and opm from Go modules (cached in ~/.cache/metallb-ts/olm-tools)
+olm-tools:
+	bash test/olm/build-tools.sh
+
+OLM_BIN := .local/olm/bin
+## validate-bundle: the ecosystem's own validators on bundle/ and catalog/, and catalog/ against `opm render`
+validate-bundle: deps olm-tools
+	$(OLM_BIN)/operator-sdk bundle validate ./bundle --select-optional suite=operatorframework
+	$(OLM_BIN)/opm validate catalog/
+	node --import tsx scripts/check-catalog-render.ts $(OLM_BIN)/opm
+
+# The kubectl the project builds, unless KUBECTL names another.
+KUBECTL ?=
+kubectl = $(or $(KUBECTL),$$(cat .local/cluster/bin-source)/kubectl)
+## deploy: install CRDs, RBAC, the operator and the webhook into the cluster of $$KUBECONFIG (kubectl apply -k)
+deploy: cluster-bins
+	$(kubectl) apply --server-side -k config/default
+
+## undeploy: remove everything `make deploy` installed
+undeploy: cluster-bins
+	$(kubectl) delete --ignore-not-found -k config/default
 
 ## update-k8s-types: refresh api/k8s/ from the Kubernetes OpenAPI of the control-plane version (needs Go)
 update-k8s-types: deps

@@ -3,13 +3,14 @@
  * again (the term's caches and reconciles stop with it; the next term starts fresh).
  */
 import { formatProblem } from '../api/problem.js';
+import { operatorLeaseName } from '../manifests/install/names.js';
 import { parseOperatorEnv } from '../operator/env.js';
 import { logLevelFlags } from '../runtime/logging.js';
 import { componentCommand } from './component-command.js';
 import * as flag from './flags.js';
 
-/** The Lease the operator replicas elect a leader with. */
-const leaseName = 'metallb-operator';
+/** The Lease the operator replicas elect a leader with; the install's Role is written for it. */
+const leaseName = operatorLeaseName;
 
 export const operatorCommand = componentCommand({
   name: 'operator',

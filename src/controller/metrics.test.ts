@@ -23,6 +23,6 @@ describe('the pending-services gauge', () => {
     expect(series.exhausted).toBe(3);
     expect(series['sharing-conflict']).toBe(0);
     expect(series['no-eligible-pool']).toBe(0);
-    expect(Object.keys(series)).toHaveLength(14);
+    expect(Object.keys(series)).toHaveLength(18);
   });
 });

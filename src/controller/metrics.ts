@@ -60,8 +60,12 @@ const refusalCodes: Readonly<Record<RefusalCode, true>> = {
   'unknown-pool': true,
   'pool-mismatch': true,
   'request-mismatch': true,
+  'address-in-use': true,
   'sharing-conflict': true,
+  'no-pool': true,
+  'no-pool-for-namespace': true,
   'no-eligible-pool': true,
+  'no-pool-of-family': true,
   'no-dual-stack-pool': true,
   exhausted: true,
 };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { V1Namespace, V1Service } from '@kubernetes/client-node';
+import type { V1Condition, V1Namespace, V1Service } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { EventRecorder, type EventSink, type EventV1 } from '../runtime/events.js';
 import { ApiError } from '../runtime/raw-client.js';
@@ -11,6 +11,7 @@ import { existingAssignments } from './allocation-session.js';
 import { ControllerMetrics } from './metrics.js';
 import { ServiceReconciler } from './service-reconciler.js';
 import { service } from '../../test/support/kube-objects.js';
+import { FakeClock } from '../../test/support/fake-clock.js';
 
 interface Patch {
   readonly path: string;
@@ -39,6 +40,8 @@ function harness(
   failures: ApiError[] = [],
 ) {
   const cache = new FakeCache<V1Service>(services);
+  // 2026-11-25T08:00:00Z
+  const clock = new FakeClock();
   const allocator = new Allocator(pools);
   const patches: Patch[] = [];
   const requeued: string[] = [];
@@ -65,23 +68,36 @@ function harness(
     requeue: (key) => requeued.push(key),
     poolUsageChanged: () => undefined,
     log: silentLogger(),
+    clock,
   });
   const context = { signal: new AbortController().signal, log: silentLogger() };
   const reconcile = (key: string) => reconciler.reconcile(key, context);
   metrics.readPendingFrom(() => reconciler.pendingByReason());
-  return { cache, allocator, patches, requeued, sink, events, reconciler, reconcile, registry };
+  return { cache, allocator, patches, requeued, sink, events, reconciler, reconcile, registry, clock };
 }
 
 describe('reconciling a Service', () => {
   it('writes status through the status subresource, guarded by the version it decided from', async () => {
-    const { patches, reconcile } = harness([service('web', { resourceVersion: '42' })]);
+    const { patches, reconcile } = harness([service('web', { resourceVersion: '42', generation: 2 })]);
     await reconcile('default/web');
     expect(patches).toEqual([
       {
         path: '/api/v1/namespaces/default/services/web/status?fieldManager=metallb-controller',
         body: {
           metadata: { resourceVersion: '42' },
-          status: { loadBalancer: { ingress: [{ ip: '192.0.2.0' }] } },
+          status: {
+            loadBalancer: { ingress: [{ ip: '192.0.2.0' }] },
+            conditions: [
+              {
+                type: 'metallb.io/AddressAssigned',
+                status: 'True',
+                observedGeneration: 2,
+                lastTransitionTime: '2026-11-25T08:00:00Z',
+                reason: 'Assigned',
+                message: 'Assigned 192.0.2.0 from IPAddressPool "main"',
+              },
+            ],
+          },
         },
       },
       {
@@ -101,12 +117,15 @@ describe('reconciling a Service', () => {
     ]);
     await reconcile('default/old');
     await reconcile('default/web');
-    expect(patches.map((patch) => JSON.stringify(patch.body))).toContain(
-      JSON.stringify({
-        metadata: { resourceVersion: '1' },
-        status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } },
-      }),
-    );
+    expect(patches.map((patch) => patch.body)).toContainEqual({
+      metadata: { resourceVersion: '1' },
+      status: {
+        loadBalancer: { ingress: [{ ip: '192.0.2.1' }] },
+        conditions: [
+          expect.objectContaining({ status: 'True', message: expect.stringContaining('192.0.2.1') }),
+        ],
+      },
+    });
     patches.length = 0;
     // 192.0.2.0 becomes free, lower than web's address; the cache still shows web without one.
     cache.delete('default/old');
@@ -214,10 +233,186 @@ describe('reconciling a Service', () => {
     const { cache, reconcile, reconciler } = harness([service('web')]);
     await reconcile('default/web');
     const before = cache.get('default/web') as V1Service;
-    const echo = service('web', { ingress: ['192.0.2.0'], resourceVersion: '2' });
+    const echo = service('web', { ingress: ['192.0.2.0'], resourceVersion: '2', conditions: [assignedMain] });
     expect(reconciler.needsReconcile(before, echo)).toBe(false);
     const tampered = service('web', { ingress: ['192.0.2.3'], resourceVersion: '3' });
     expect(reconciler.needsReconcile(echo, tampered)).toBe(true);
+  });
+});
+
+const ADDRESS_ASSIGNED = 'metallb.io/AddressAssigned';
+
+/** A condition as the API server returns it. */
+function condition(fields: Partial<V1Condition> & { type: string; status: string }): V1Condition {
+  return {
+    lastTransitionTime: '2026-01-01T00:00:00Z' as unknown as Date,
+    reason: 'Fine',
+    message: '',
+    ...fields,
+  };
+}
+
+const assignedMain = condition({
+  type: ADDRESS_ASSIGNED,
+  status: 'True',
+  observedGeneration: 1,
+  reason: 'Assigned',
+  message: 'Assigned 192.0.2.0 from IPAddressPool "main"',
+});
+const othersCondition = condition({ type: 'example.com/Reachable', status: 'False', reason: 'Probing' });
+
+describe("a Service's metallb.io/AddressAssigned condition", () => {
+  it('says why a pending service has no address, in the one status write, and flips to True when a pool comes', async () => {
+    const { cache, allocator, patches, reconcile, clock, events, sink } = harness(
+      [service('web', { generation: 1 })],
+      [],
+    );
+    await reconcile('default/web');
+    const pending = {
+      type: ADDRESS_ASSIGNED,
+      status: 'False',
+      observedGeneration: 1,
+      lastTransitionTime: '2026-11-25T08:00:00Z',
+      reason: 'NoIPAddressPool',
+      message: 'Service default/web cannot get an address: no IPAddressPool exists; create one',
+    };
+    expect(patches).toEqual([
+      {
+        path: '/api/v1/namespaces/default/services/web/status?fieldManager=metallb-controller',
+        body: { metadata: { resourceVersion: '1' }, status: { conditions: [pending] } },
+      },
+    ]);
+    // Events stay as they were.
+    await events.flush();
+    expect(sink.events.map((event) => [event.reason, event.note])).toEqual([
+      ['AllocationFailed', `Failed to allocate IP: ${pending.message}`],
+    ]);
+
+    // Reconciled again, before and after the cache shows the write: nothing more to say.
+    patches.length = 0;
+    clock.advance(60_000);
+    await reconcile('default/web');
+    cache.set(
+      service('web', {
+        generation: 1,
+        resourceVersion: '2',
+        conditions: [pending as unknown as V1Condition],
+      }),
+    );
+    await reconcile('default/web');
+    expect(patches).toEqual([]);
+
+    allocator.setPools([allocatorPool('main', ['192.0.2.0/30'])]);
+    await reconcile('default/web');
+    expect(patches.map((patch) => patch.body)).toEqual([
+      {
+        metadata: { resourceVersion: '2' },
+        status: {
+          loadBalancer: { ingress: [{ ip: '192.0.2.0' }] },
+          conditions: [
+            {
+              ...pending,
+              status: 'True',
+              lastTransitionTime: '2026-11-25T08:01:00Z',
+              reason: 'Assigned',
+              message: 'Assigned 192.0.2.0 from IPAddressPool "main"',
+            },
+          ],
+        },
+      },
+      { metadata: { annotations: { 'metallb.io/ip-allocated-from-pool': 'main' } } },
+    ]);
+  });
+
+  it('names the allocator refusal in the reason: a requested address another service holds', async () => {
+    const { patches, reconcile } = harness([
+      service('first', { annotations: { 'metallb.io/loadBalancerIPs': '192.0.2.2' } }),
+      service('second', { annotations: { 'metallb.io/loadBalancerIPs': '192.0.2.2' } }),
+    ]);
+    await reconcile('default/first');
+    patches.length = 0;
+    await reconcile('default/second');
+    expect(patches.map((patch) => patch.body)).toEqual([
+      {
+        metadata: { resourceVersion: '1' },
+        status: {
+          conditions: [
+            expect.objectContaining({
+              status: 'False',
+              reason: 'RequestedAddressInUse',
+              message: expect.stringContaining('held by Service default/first, which does not allow sharing'),
+            }),
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('writes nothing for a service whose condition already says what it has', async () => {
+    const { patches, reconcile } = harness([
+      service('web', {
+        generation: 1,
+        ingress: ['192.0.2.0'],
+        pool: 'main',
+        conditions: [othersCondition, assignedMain],
+      }),
+    ]);
+    await reconcile('default/web');
+    expect(patches).toEqual([]);
+  });
+
+  it('records a new generation it observed, keeping the transition time', async () => {
+    const { patches, reconcile } = harness([
+      service('web', { generation: 2, ingress: ['192.0.2.0'], pool: 'main', conditions: [assignedMain] }),
+    ]);
+    await reconcile('default/web');
+    expect(patches.map((patch) => patch.body)).toEqual([
+      {
+        metadata: { resourceVersion: '1' },
+        status: { conditions: [{ ...assignedMain, observedGeneration: 2 }] },
+      },
+    ]);
+  });
+
+  it('removes only its own condition when the service stops being a LoadBalancer', async () => {
+    const { cache, patches, reconcile } = harness([
+      service('web', {
+        generation: 1,
+        ingress: ['192.0.2.0'],
+        pool: 'main',
+        conditions: [othersCondition, assignedMain],
+      }),
+    ]);
+    await reconcile('default/web');
+    cache.set(
+      service('web', {
+        type: 'ClusterIP',
+        generation: 2,
+        resourceVersion: '2',
+        ingress: ['192.0.2.0'],
+        pool: 'main',
+        conditions: [othersCondition, assignedMain],
+      }),
+    );
+    await reconcile('default/web');
+    expect(patches.map((patch) => patch.body)).toEqual([
+      {
+        metadata: { resourceVersion: '2' },
+        status: { loadBalancer: { ingress: null }, conditions: [othersCondition] },
+      },
+      { metadata: { annotations: { 'metallb.io/ip-allocated-from-pool': null } } },
+    ]);
+  });
+
+  it('never touches the condition of a service of another load-balancer class', async () => {
+    const { patches, reconcile } = harness([
+      service('web', {
+        loadBalancerClass: 'example.com/other',
+        conditions: [{ ...assignedMain, status: 'False', reason: 'TheirReason' }],
+      }),
+    ]);
+    await reconcile('default/web');
+    expect(patches).toEqual([]);
   });
 });
 

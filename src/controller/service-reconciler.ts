@@ -1,7 +1,8 @@
 /**
  * Reconciles one Service against the allocator: converge (src/controller/allocator), then write what
- * changed: status.loadBalancer.ingress through the status subresource, the ip-allocated-from-pool
- * annotation through a metadata patch, and events. Everything is read from the informer caches.
+ * changed: status.loadBalancer.ingress and the metallb.io/AddressAssigned condition in one patch of the
+ * status subresource, the ip-allocated-from-pool annotation through a metadata patch, and events.
+ * Everything is read from the informer caches.
  *
  * Status writes carry the resourceVersion the decision was made from, so a decision taken on a stale cache
  * fails with a conflict and is retried on fresh data instead of overwriting newer state. And since the cache
@@ -9,7 +10,8 @@
  * service reconciled again in that window is judged on what it really has, so its address never moves
  * because of a stale read.
  */
-import type { V1Namespace, V1Service } from '@kubernetes/client-node';
+import type { V1Condition, V1Namespace, V1Service } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../runtime/clock.js';
 import type { ReconcileContext, ReconcileResult } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { ObjectCache } from '../runtime/informer.js';
@@ -29,6 +31,12 @@ import {
   type Convergence,
   type RefusalCode,
 } from './allocator/index.js';
+import {
+  addressConditionFor,
+  addressConditionOf,
+  conditionsWith,
+  nextAddressCondition,
+} from './address-condition.js';
 import type { ControllerMetrics } from './metrics.js';
 import { deprecationWarning, planServiceUpdate, type ServiceEvent } from './service-update.js';
 import { isOwnEcho, poolAnnotationOf } from './service-view.js';
@@ -42,11 +50,21 @@ interface Written {
   readonly baseResourceVersion: string | undefined;
   readonly ingress: readonly string[];
   readonly poolAnnotation: string | undefined;
+  readonly condition: V1Condition | undefined;
 }
 
 interface ServiceState {
   readonly ingress: readonly string[];
   readonly poolAnnotation: string | undefined;
+  /** Our metallb.io/AddressAssigned condition. */
+  readonly condition: V1Condition | undefined;
+}
+
+/** What to write through the status subresource; undefined fields are left alone. */
+interface StatusChange {
+  readonly ingress: readonly string[] | undefined;
+  /** The condition to set, null to remove it. */
+  readonly condition: V1Condition | null | undefined;
 }
 
 export interface ServiceReconcilerOptions {
@@ -65,6 +83,8 @@ export interface ServiceReconcilerOptions {
   /** The usage of these pools may have changed (for IPAddressPool.status). */
   readonly poolUsageChanged: (pools: readonly string[]) => void;
   readonly log: Logger;
+  /** Stamps the condition's lastTransitionTime. */
+  readonly clock?: Clock;
 }
 
 export class ServiceReconciler {
@@ -128,6 +148,12 @@ export class ServiceReconciler {
       servedClass,
     });
     const poolAfter = allocator.assignmentOf(service)?.pool;
+    const condition = nextAddressCondition({
+      current: state.condition,
+      wish: addressConditionFor(convergence, servedClass),
+      generation: cached.metadata?.generation,
+      now: (this.options.clock ?? systemClock).now(),
+    });
 
     // Bookkeeping happens now, in step with the allocator; the writes below may take a while.
     if (update.waiting && convergence.kind === 'failed') this.waiting.set(key, convergence.refusal.code);
@@ -141,7 +167,14 @@ export class ServiceReconciler {
     this.logConvergence(context.log, convergence, update.ingress);
 
     try {
-      await this.write(key, cached, state, update.ingress, update.poolAnnotation, context.signal);
+      await this.write(
+        key,
+        cached,
+        state,
+        { ingress: update.ingress, condition },
+        update.poolAnnotation,
+        context.signal,
+      );
     } catch (error) {
       const status = apiStatus(error);
       // Deleted meanwhile: its delete event releases what it held.
@@ -188,14 +221,18 @@ export class ServiceReconciler {
       return written;
     }
     this.written.delete(key);
-    return { ingress: ingressIPsOf(cached), poolAnnotation: poolAnnotationOf(cached) };
+    return {
+      ingress: ingressIPsOf(cached),
+      poolAnnotation: poolAnnotationOf(cached),
+      condition: addressConditionOf(cached),
+    };
   }
 
   private async write(
     key: string,
     cached: V1Service,
     state: ServiceState,
-    ingress: readonly string[] | undefined,
+    status: StatusChange,
     poolAnnotation: string | null | undefined,
     signal: AbortSignal,
   ): Promise<void> {
@@ -204,19 +241,34 @@ export class ServiceReconciler {
     const fieldManager = this.options.fieldManager;
     const metadata = cached.metadata ?? {};
     let written: ServiceState = state;
-    if (ingress !== undefined) {
+    const { ingress, condition } = status;
+    if (ingress !== undefined || condition !== undefined) {
+      // A merge patch replaces the whole conditions list: the others go back as the decision saw them, and
+      // the resourceVersion guard turns a concurrent change to them into a conflict, never a lost write.
       await this.options.client.patch(
         withQuery(`${path}/status`, { fieldManager }),
         {
           metadata: { resourceVersion: metadata.resourceVersion },
           status: {
-            loadBalancer: ingress.length > 0 ? { ingress: ingress.map((ip) => ({ ip })) } : { ingress: null },
+            ...(ingress !== undefined
+              ? {
+                  loadBalancer:
+                    ingress.length > 0 ? { ingress: ingress.map((ip) => ({ ip })) } : { ingress: null },
+                }
+              : {}),
+            ...(condition !== undefined
+              ? { conditions: conditionsWith(cached.status?.conditions, condition) }
+              : {}),
           },
         },
         'application/merge-patch+json',
         { signal },
       );
-      written = { ...written, ingress };
+      written = {
+        ...written,
+        ...(ingress !== undefined ? { ingress } : {}),
+        ...(condition !== undefined ? { condition: condition ?? undefined } : {}),
+      };
       this.remember(key, cached, written);
     }
     if (poolAnnotation !== undefined) {
@@ -237,6 +289,7 @@ export class ServiceReconciler {
       baseResourceVersion: cached.metadata?.resourceVersion,
       ingress: state.ingress,
       poolAnnotation: state.poolAnnotation,
+      condition: state.condition,
     });
   }
 

@@ -8,13 +8,13 @@ function problemLines(environment: Record<string, string>): string[] {
 }
 
 describe('the operator environment', () => {
-  it('defaults to upstream ports, the metallb-system namespace and placeholder images', () => {
+  it('defaults to upstream ports, the metallb-system namespace and the release images by version tag', () => {
     expect(parseOperatorEnv({})).toEqual({
       ok: true,
       env: {
         namespace: 'metallb-system',
-        controllerImage: 'quay.io/metallb-ts/metallb:latest',
-        speakerImage: 'quay.io/metallb-ts/metallb:latest',
+        controllerImage: 'quay.io/metallb-ts/metallb:v0.1.0',
+        speakerImage: 'quay.io/metallb-ts/metallb:v0.1.0',
         frrImage: 'quay.io/frrouting/frr:9.1.0',
         metricsPort: 9120,
         frrMetricsPort: 9121,

@@ -3,6 +3,7 @@
  * variable names and defaults upstream uses, so existing install manifests keep working.
  */
 import type { Problem } from '../api/problem.js';
+import { frrImage, productImage } from '../manifests/install/version.js';
 
 export interface OperatorEnv {
   /** Where the MetalLB CR lives and where the operands are deployed. */
@@ -28,9 +29,9 @@ export type OperatorEnvResult =
 
 export const defaultOperatorEnv: OperatorEnv = {
   namespace: 'metallb-system',
-  controllerImage: 'quay.io/metallb-ts/metallb:latest',
-  speakerImage: 'quay.io/metallb-ts/metallb:latest',
-  frrImage: 'quay.io/frrouting/frr:9.1.0',
+  controllerImage: productImage,
+  speakerImage: productImage,
+  frrImage,
   metricsPort: 9120,
   frrMetricsPort: 9121,
   livenessPort: 17472,

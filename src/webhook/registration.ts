@@ -5,10 +5,7 @@
  * stanza. With a local URL (running outside the cluster, as the demo and e2e do) it also points both at
  * that URL instead of the Service, and removes the configuration again on shutdown.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { conversionCrdName, validatingWebhookConfiguration } from '../manifests/install/webhooks.js';
 import { apiStatus, type RawClient } from '../runtime/raw-client.js';
 import {
   createCertificateAuthority,
@@ -20,7 +17,7 @@ import {
 type RawObject = Record<string, unknown>;
 
 const fieldManager = 'metallb-webhook';
-const conversionCrd = 'bgppeers.metallb.io';
+const conversionCrd = conversionCrdName;
 
 export interface RegistrationOptions {
   readonly namespace: string;
@@ -31,20 +28,9 @@ export interface RegistrationOptions {
   readonly localUrl?: string;
 }
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new Error('cannot find the package root (package.json) above the webhook module');
-    dir = parent;
-  }
-  return dir;
-}
-
-export function webhookConfigurationTemplate(): RawObject {
-  const file = join(packageRoot(), 'config/webhook/validating-webhook-configuration.yaml');
-  return parse(readFileSync(file, 'utf8')) as RawObject;
+/** The configuration as the install defines it (src/manifests/install), to publish the CA or URL in. */
+export function webhookConfigurationTemplate(namespace: string): RawObject {
+  return validatingWebhookConfiguration(namespace) as unknown as RawObject;
 }
 
 /** Every name the API server may use to reach the webhook; the certificate must cover all of them. */
@@ -135,17 +121,21 @@ export async function publishCaBundle(
   caPem: string,
   options: RegistrationOptions,
 ): Promise<void> {
-  const template = webhookConfigurationTemplate();
+  const template = webhookConfigurationTemplate(options.namespace);
   const webhooks = (template.webhooks as RawObject[]).map((webhook) => {
     const service = ((webhook.clientConfig as RawObject).service ?? {}) as RawObject;
     return { ...webhook, clientConfig: clientConfig(caPem, String(service.path ?? ''), options) };
   });
   const metadata = { ...(template.metadata as RawObject), name: options.webhookConfigurationName };
-  await client.apply(
-    `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${options.webhookConfigurationName}`,
-    { ...template, metadata, webhooks },
-    fieldManager,
-  );
+  const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${options.webhookConfigurationName}`;
+  try {
+    // An installed configuration (kubectl apply -k, another manager's fields) is rewritten whole: a merge
+    // patch replaces the list, where server-side apply would keep the installer's `service` beside our `url`.
+    await client.patch(path, { webhooks }, 'application/merge-patch+json');
+  } catch (error) {
+    if (apiStatus(error) !== 404) throw error;
+    await client.apply(path, { ...template, metadata, webhooks }, fieldManager);
+  }
   const conversionClient = clientConfig(caPem, '/convert', options);
   await client.patch(
     `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${conversionCrd}`,

@@ -8,7 +8,7 @@
  * is ever sent to an assigned address.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1Condition, V1Service } from '@kubernetes/client-node';
 import type { IPAddressPool } from '../../src/api/types.generated.js';
 import { apiStatus } from '../../src/runtime/raw-client.js';
 import {
@@ -225,6 +225,25 @@ async function waitForAllAssigned(
   }
 }
 
+const addressAssigned = 'metallb.io/AddressAssigned';
+
+function addressConditionOf(service: V1Service): V1Condition | undefined {
+  return service.status?.conditions?.find((condition) => condition.type === addressAssigned);
+}
+
+/** Waits until the service's metallb.io/AddressAssigned condition has this status and reason. */
+async function waitForAddressCondition(
+  namespace: string,
+  name: string,
+  status: 'True' | 'False',
+  reason: string,
+): Promise<V1Condition> {
+  return waitFor(`${namespace}/${name} to be ${addressAssigned}=${status} (${reason})`, async () => {
+    const condition = addressConditionOf(await getService(namespace, name));
+    return condition?.status === status && condition.reason === reason ? condition : undefined;
+  });
+}
+
 interface EventLike {
   readonly reason?: string;
   readonly note?: string;
@@ -355,6 +374,76 @@ describe('metallb controller: assigning addresses', () => {
     expect(ingressOf(await getService(namespace, 'wants-other'))).toEqual([]);
   });
 
+  it('says why a Service is pending in its AddressAssigned condition, and flips it to True once a pool fits', async () => {
+    const namespace = await testNamespace('ctl-cond');
+    await applyPool('team', {
+      addresses: ['203.0.113.80/29'],
+      serviceAllocation: { namespaces: ['someone-else'] },
+    });
+    await createService(namespace, 'web');
+    await createService(namespace, 'gold', { annotations: { 'metallb.io/address-pool': 'gold' } });
+
+    const noNamespace = await waitForAddressCondition(namespace, 'web', 'False', 'NoPoolForNamespace');
+    expect(noNamespace.message).toBe(
+      `Service ${namespace}/web cannot get an address: no IPAddressPool may serve it automatically: ` +
+        `IPAddressPool "team" admits only namespace someone-else (spec.serviceAllocation), and namespace ` +
+        `${namespace} is not one of them`,
+    );
+    const noPool = await waitForAddressCondition(namespace, 'gold', 'False', 'PoolNotFound');
+    expect(noPool.message).toBe(
+      `Service ${namespace}/gold asks for IPAddressPool "gold" (metallb.io/address-pool), which does not ` +
+        'exist; use one of "team", or create it',
+    );
+    const pendingGold = await getService(namespace, 'gold');
+    expect(noPool.observedGeneration).toBe(pendingGold.metadata?.generation);
+    expect(String(noPool.lastTransitionTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // Events stay as they were.
+    expect((await waitForEvent(namespace, 'gold', 'AllocationFailed')).note).toBe(
+      `Failed to allocate IP: ${noPool.message}`,
+    );
+
+    // What the README tells users to run.
+    const shown = await kubectl([
+      'get',
+      'svc',
+      'web',
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.status.conditions}',
+    ]);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toEqual([
+      expect.objectContaining({ type: addressAssigned, status: 'False', reason: 'NoPoolForNamespace' }),
+    ]);
+
+    await applyPool('gold', { addresses: ['203.0.113.64/29'], autoAssign: false });
+    const assigned = await waitForAddressCondition(namespace, 'gold', 'True', 'Assigned');
+    expect(assigned.message).toBe('Assigned 203.0.113.64 from IPAddressPool "gold"');
+    expect(ingressOf(await getService(namespace, 'gold'))).toEqual(['203.0.113.64']);
+    // Another pool exists now, but none may serve web automatically: a new reason, still False.
+    expect(
+      (await waitForAddressCondition(namespace, 'web', 'False', 'NoMatchingPool')).lastTransitionTime,
+    ).toEqual(noNamespace.lastTransitionTime);
+
+    await applyPool('team', {
+      addresses: ['203.0.113.80/29'],
+      serviceAllocation: { namespaces: ['someone-else', namespace] },
+    });
+    const web = await waitForAddressCondition(namespace, 'web', 'True', 'Assigned');
+    expect(web.message).toBe('Assigned 203.0.113.80 from IPAddressPool "team"');
+    const reason = await kubectl([
+      'get',
+      'svc',
+      'web',
+      '-n',
+      namespace,
+      '-o',
+      `jsonpath={.status.conditions[?(@.type=="${addressAssigned}")].status}`,
+    ]);
+    expect(reason.stdout).toBe('True');
+  });
+
   it('releases an address that leaves the pool and reassigns the service, with an event', async () => {
     await applyPool('movable', { addresses: ['203.0.113.0/28'], autoAssign: false });
     const namespace = await testNamespace('ctl-move');
@@ -430,6 +519,11 @@ describe('metallb controller: assigning addresses', () => {
     const first = await getService(namespace, 'first');
     expect(ingressOf(first)).toEqual([]);
     expect(first.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBeUndefined();
+    // No longer a LoadBalancer we serve: no condition of ours either.
+    expect(addressConditionOf(first)).toBeUndefined();
+    expect((await waitForAddressCondition(namespace, 'second', 'True', 'Assigned')).message).toBe(
+      'Assigned 198.51.100.200 from IPAddressPool "single"',
+    );
   });
 
   it('leaves services of another load-balancer class alone', async () => {
@@ -441,6 +535,7 @@ describe('metallb controller: assigning addresses', () => {
     const foreign = await getService(namespace, 'foreign');
     expect(ingressOf(foreign)).toEqual([]);
     expect(foreign.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBeUndefined();
+    expect(addressConditionOf(foreign)).toBeUndefined();
     expect(await eventsOf(namespace, 'foreign')).toEqual([]);
   });
 

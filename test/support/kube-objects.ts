@@ -1,5 +1,12 @@
 /** Builders for the Kubernetes objects the components read: Nodes, Namespaces, Secrets, Services, EndpointSlices. */
-import type { V1EndpointSlice, V1Namespace, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
+import type {
+  V1Condition,
+  V1EndpointSlice,
+  V1Namespace,
+  V1Node,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
 import { metadata, type Meta } from './metallb-objects.js';
 
 export function node(name: string, labels: Record<string, string> = {}): V1Node {
@@ -37,6 +44,10 @@ export interface ServiceOptions {
   readonly pool?: string;
   /** externalTrafficPolicy: Local. */
   readonly local?: boolean;
+  /** metadata.generation (unset by default, as in objects that predate it). */
+  readonly generation?: number;
+  /** status.conditions, as the API server returns them (times as strings). */
+  readonly conditions?: readonly V1Condition[];
 }
 
 /** A LoadBalancer Service as the informer cache holds it. */
@@ -54,6 +65,7 @@ export function service(name: string, options: ServiceOptions = {}): V1Service {
       namespace,
       uid: options.uid ?? `uid-${namespace}-${name}`,
       resourceVersion: options.resourceVersion ?? '1',
+      ...(options.generation !== undefined ? { generation: options.generation } : {}),
       creationTimestamp: (options.created ?? '2026-01-01T00:00:00Z') as unknown as Date,
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       ...(options.labels ? { labels: { ...options.labels } } : {}),
@@ -71,6 +83,9 @@ export function service(name: string, options: ServiceOptions = {}): V1Service {
     },
     status: {
       loadBalancer: options.ingress ? { ingress: options.ingress.map((ip) => ({ ip })) } : {},
+      ...(options.conditions
+        ? { conditions: options.conditions.map((condition) => ({ ...condition })) }
+        : {}),
     },
   };
 }

@@ -19,7 +19,7 @@ import { ChurnSafeMap } from './churn-safe-map.js';
 import { describePool, describeService, formatAddresses, joinWords, serviceKey } from './describe.js';
 import type { FamilyPlan } from './families.js';
 import { checkAddressFamilies, inFamilyOrder, isFamilyPlan, planFamilies } from './families.js';
-import { allocationRefusal, automaticCandidates } from './pool-selection.js';
+import { admitsNamespace, allocationRefusal, automaticCandidates } from './pool-selection.js';
 import type { SharingIdentity } from './sharing.js';
 import { sharingIdentity, sharingRefusal } from './sharing.js';
 import type {
@@ -330,13 +330,21 @@ export class Allocator {
         service,
       );
       if (candidates.tiers.length === 0) {
+        if (this.pools.size === 0) {
+          return {
+            ok: false,
+            code: 'no-pool',
+            reason: `${who} cannot get an address: no IPAddressPool exists; create one`,
+          };
+        }
+        const pools = [...this.pools.values()].map((entry) => entry.pool);
         return {
           ok: false,
-          code: 'no-eligible-pool',
-          reason:
-            this.pools.size === 0
-              ? `${who} cannot get an address: no IPAddressPool exists; create one`
-              : `${who} cannot get an address: no IPAddressPool may serve it automatically: ${candidates.skipped.join('; ')}`,
+          // Not even a pool named by annotation would admit this namespace: say so, it is the usual cause.
+          code: pools.some((pool) => admitsNamespace(pool, service))
+            ? 'no-eligible-pool'
+            : 'no-pool-for-namespace',
+          reason: `${who} cannot get an address: no IPAddressPool may serve it automatically: ${candidates.skipped.join('; ')}`,
         };
       }
       tiers = candidates.tiers.map((tier) => [...tier]);
@@ -449,7 +457,7 @@ export class Allocator {
     if (!dualRequired && !pools.some((pool) => wanted.some((family) => families(pool).has(family)))) {
       return {
         ok: false,
-        code: 'no-eligible-pool',
+        code: 'no-pool-of-family',
         reason:
           `${who} needs an ${wanted.map(familyName).join(' or ')} address, but ${pools.map(describeFamilies).join('; ')}; ` +
           'add addresses of that family to a pool it may use',

@@ -139,7 +139,7 @@ describe('rebuilding state after a restart', () => {
     expect(report.kept.map((kept) => kept.service)).toEqual(['default/old']);
     expect(report.refused).toHaveLength(1);
     expect(report.refused[0]?.service).toBe('default/young');
-    expect(report.refused[0]?.refusal.code).toBe('sharing-conflict');
+    expect(report.refused[0]?.refusal.code).toBe('address-in-use');
     expect(report.refused[0]?.refusal.heldBy).toEqual(['default/old']);
   });
 

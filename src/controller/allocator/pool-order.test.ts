@@ -123,7 +123,7 @@ describe('which pool a service gets its address from', () => {
     const refusal = expectRefused(
       allocator.allocate(allocatorService('c', { namespace: 'dev', namespaceLabels: { env: 'dev' } })),
     );
-    expect(refusal.code).toBe('no-eligible-pool');
+    expect(refusal.code).toBe('no-pool-for-namespace');
     expect(refusal.reason).toContain('admits only namespace payments and namespaces labelled env=prod');
   });
 
@@ -140,9 +140,10 @@ describe('which pool a service gets its address from', () => {
     expect(
       expectAssigned(allocator.allocate(allocatorService('api', { labels: { tier: 'api' } }))).pool,
     ).toBe('edge');
-    expect(
-      expectRefused(allocator.allocate(allocatorService('db', { labels: { tier: 'db' } }))).reason,
-    ).toContain('admits only services labelled tier in (api,edge)');
+    const refusal = expectRefused(allocator.allocate(allocatorService('db', { labels: { tier: 'db' } })));
+    // The namespace is admitted; the service's labels are what keep it out.
+    expect(refusal.code).toBe('no-eligible-pool');
+    expect(refusal.reason).toContain('admits only services labelled tier in (api,edge)');
   });
 
   it('requires both the namespace and the service selector when a pool sets both', () => {
@@ -232,8 +233,34 @@ describe('which pool a service gets its address from', () => {
   });
 
   it('says so when no pool exists at all', () => {
-    expect(expectRefused(new Allocator().allocate(allocatorService('web'))).reason).toBe(
+    const refusal = expectRefused(new Allocator().allocate(allocatorService('web')));
+    expect(refusal.code).toBe('no-pool');
+    expect(refusal.reason).toBe(
       'Service default/web cannot get an address: no IPAddressPool exists; create one',
     );
+  });
+
+  it('tells a namespace no pool admits apart from a service only its labels keep out', () => {
+    const allocator = new Allocator([
+      allocatorPool('team', ['192.0.2.0/29'], { allocation: allocation({ namespaces: ['team-a'] }) }),
+      allocatorPool('reserved', ['198.51.100.0/29'], { autoAssign: false }),
+    ]);
+    // "reserved" admits every namespace, by name only: the namespace is not what keeps the service out.
+    expect(expectRefused(allocator.allocate(allocatorService('web', { namespace: 'shop' }))).code).toBe(
+      'no-eligible-pool',
+    );
+    const closed = new Allocator([
+      allocatorPool('team', ['192.0.2.0/29'], { allocation: allocation({ namespaces: ['team-a'] }) }),
+    ]);
+    expect(expectRefused(closed.allocate(allocatorService('web', { namespace: 'shop' }))).code).toBe(
+      'no-pool-for-namespace',
+    );
+  });
+
+  it('says so when the pools a service may use have no address of its family', () => {
+    const allocator = new Allocator([allocatorPool('v4', ['192.0.2.0/29'])]);
+    const refusal = expectRefused(allocator.allocate(allocatorService('six', { ipFamilies: [6] })));
+    expect(refusal.code).toBe('no-pool-of-family');
+    expect(refusal.reason).toContain('needs an IPv6 address, but IPAddressPool "v4" has IPv4 addresses only');
   });
 });

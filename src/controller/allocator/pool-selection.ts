@@ -13,12 +13,7 @@ import type { AllocatorPool, AllocatorService } from './types.js';
 export function allocationRefusal(pool: AllocatorPool, service: AllocatorService): string | undefined {
   const allocation = pool.allocation;
   if (!allocation) return undefined;
-  const namespaceRestricted = allocation.namespaces.size > 0 || allocation.namespaceSelectors.length > 0;
-  if (
-    namespaceRestricted &&
-    !allocation.namespaces.has(service.namespace) &&
-    !selectsAny(allocation.namespaceSelectors, service.namespaceLabels)
-  ) {
+  if (!admitsNamespace(pool, service)) {
     const admitted = [
       ...[...allocation.namespaces].sort().map((namespace) => `namespace ${namespace}`),
       ...allocation.namespaceSelectors.map((selector) => `namespaces labelled ${formatSelector(selector)}`),
@@ -36,6 +31,18 @@ export function allocationRefusal(pool: AllocatorPool, service: AllocatorService
     );
   }
   return undefined;
+}
+
+/** Whether the pool's serviceAllocation lets services of the service's namespace in (by name or labels). */
+export function admitsNamespace(pool: AllocatorPool, service: AllocatorService): boolean {
+  const allocation = pool.allocation;
+  if (!allocation) return true;
+  const namespaceRestricted = allocation.namespaces.size > 0 || allocation.namespaceSelectors.length > 0;
+  return (
+    !namespaceRestricted ||
+    allocation.namespaces.has(service.namespace) ||
+    selectsAny(allocation.namespaceSelectors, service.namespaceLabels)
+  );
 }
 
 /** A positive priority, or Infinity for 0, unset and negative values, which come after every positive one. */

@@ -121,7 +121,7 @@ describe('requested addresses', () => {
     const allocator = new Allocator([allocatorPool('main', ['192.0.2.0/24'])]);
     expectAssigned(allocator.allocate(allocatorService('first', requesting('192.0.2.10'))));
     const refusal = expectRefused(allocator.allocate(allocatorService('second', requesting('192.0.2.10'))));
-    expect(refusal.code).toBe('sharing-conflict');
+    expect(refusal.code).toBe('address-in-use');
     expect(refusal.heldBy).toEqual(['default/first']);
     expect(refusal.reason).toContain('held by Service default/first, which does not allow sharing');
   });

@@ -55,20 +55,23 @@ export function sharingRefusal(
   const ip = formatAddress(address);
   const who = describeService(service);
   const them = others.map((holder) => `Service ${holder}`).join(', ');
-  const refuse = (why: string): Refused => ({
+  const refuse = (why: string, code: Refused['code'] = 'sharing-conflict'): Refused => ({
     ok: false,
-    code: 'sharing-conflict',
+    code,
     reason: `${who} cannot use ${ip}: ${why}`,
     heldBy: others,
   });
+  // One side does not ask to share at all: the address is simply taken.
   if (holders.key === undefined) {
     return refuse(
       `it is held by ${them}, which does not allow sharing; set the same metallb.io/allow-shared-ip value on both services, or pick another address`,
+      'address-in-use',
     );
   }
   if (identity.key === undefined) {
     return refuse(
       `it is held by ${them}; to share it, set metallb.io/allow-shared-ip: "${holders.key}" on ${who} as well`,
+      'address-in-use',
     );
   }
   if (identity.key !== holders.key) {

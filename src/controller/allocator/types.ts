@@ -67,8 +67,18 @@ export type RefusalCode =
   | 'unknown-pool'
   | 'pool-mismatch'
   | 'request-mismatch'
+  /** A requested address is held by a service, and the two do not both ask to share it. */
+  | 'address-in-use'
+  /** Both ask to share the address, but keys, ports or backends do not allow it. */
   | 'sharing-conflict'
+  /** No IPAddressPool exists at all. */
+  | 'no-pool'
+  /** No pool admits the service's namespace (spec.serviceAllocation). */
+  | 'no-pool-for-namespace'
+  /** Pools admit the namespace, but none may serve the service automatically (autoAssign, selectors). */
   | 'no-eligible-pool'
+  /** The pools the service may use have no addresses of its family. */
+  | 'no-pool-of-family'
   | 'no-dual-stack-pool'
   | 'exhausted';
 

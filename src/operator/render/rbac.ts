@@ -14,19 +14,20 @@ import type {
 import { apiKinds, configKinds } from '../../api/kinds.js';
 import { clusterMetadata, namespacedMetadata, type Component, type OwnerIdentity } from './labels.js';
 
-const read = ['get', 'list', 'watch'];
-const readWrite = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+export const read = ['get', 'list', 'watch'];
+export const readWrite = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 
 // The resources of every configuration kind, from the registry generated from api/.
-const configurationKinds = configKinds.map((kind) => apiKinds[kind].plural).sort();
+export const configurationKinds = configKinds.map((kind) => apiKinds[kind].plural).sort();
 
 // Both event APIs: which one a component records through is the runtime's choice, not the operator's.
-const recordEvents: V1PolicyRule[] = [
+export const recordEvents: V1PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
-const clusterRules: Record<Component, V1PolicyRule[]> = {
+/** What each operand needs across namespaces; the operator's install holds it too, so it may grant it. */
+export const clusterRules: Record<Component, V1PolicyRule[]> = {
   controller: [
     // patch: the controller records the pool an address came from in a Service annotation.
     { apiGroups: [''], resources: ['services'], verbs: [...read, 'patch'] },
@@ -42,7 +43,8 @@ const clusterRules: Record<Component, V1PolicyRule[]> = {
   ],
 };
 
-const namespacedRules: Record<Component, V1PolicyRule[]> = {
+/** What each operand needs in the MetalLB namespace; the operator's install holds it too, so it may grant it. */
+export const namespacedRules: Record<Component, V1PolicyRule[]> = {
   controller: [
     { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: read },
     { apiGroups: ['metallb.io'], resources: ['ipaddresspools/status'], verbs: ['get', 'update', 'patch'] },

@@ -1,0 +1,151 @@
+/**
+ * The permissions of the install's own identities: the operator and the webhook. Least privilege, no
+ * wildcards, and each rule says what it is for (the generator writes that as a comment above the rule).
+ *
+ * The operator creates the controller's and the speaker's Roles and ClusterRoles, and Kubernetes lets an
+ * identity grant only what it holds itself (no `escalate`/`bind` here), so the operator also holds the
+ * operands' rules, taken from src/operator/render/rbac.ts: one definition, granted twice.
+ */
+import type { V1PolicyRule } from '@kubernetes/client-node';
+import {
+  clusterRules,
+  components,
+  configurationKinds,
+  namespacedRules,
+  read,
+  readWrite,
+} from '../../operator/render/rbac.js';
+import { conversionCrdName } from './webhooks.js';
+import { webhookCertSecretName, webhookConfigurationName } from './names.js';
+
+export interface DescribedRule {
+  /** What the rule is for, in one line. */
+  readonly why: string;
+  readonly rule: V1PolicyRule;
+}
+
+/** The operands' rules, deduplicated, as the operator must hold them to grant them. */
+function heldForOperands(rules: Record<string, V1PolicyRule[]>): DescribedRule[] {
+  const seen = new Map<string, DescribedRule & { readonly owners: string[] }>();
+  for (const component of components) {
+    for (const rule of rules[component] ?? []) {
+      const key = JSON.stringify(rule);
+      const known = seen.get(key);
+      if (known) known.owners.push(component);
+      else seen.set(key, { why: '', rule, owners: [component] });
+    }
+  }
+  return [...seen.values()].map(({ rule, owners }) => ({
+    why: `held to grant it to the ${owners.join(' and ')} (RBAC lets the operator grant only what it holds)`,
+    rule,
+  }));
+}
+
+export const operatorClusterRules: readonly DescribedRule[] = [
+  {
+    why: "the operands' ClusterRoles: rendered per MetalLB resource, deleted by its finalizer",
+    rule: {
+      apiGroups: ['rbac.authorization.k8s.io'],
+      resources: ['clusterroles', 'clusterrolebindings'],
+      verbs: readWrite,
+    },
+  },
+  // Includes creating events in every namespace, which the operator's own events use too.
+  ...heldForOperands(clusterRules),
+];
+
+export const operatorNamespacedRules: readonly DescribedRule[] = [
+  {
+    why: 'the MetalLB resource: watched; update and patch add and remove the cleanup finalizer',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs'], verbs: [...read, 'update', 'patch'] },
+  },
+  {
+    why: 'MetalLB status conditions (Available, Progressing, Degraded, Upgradeable)',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs/status'], verbs: ['get', 'update', 'patch'] },
+  },
+  {
+    why: 'ownerReferences with blockOwnerDeletion on what the operator renders need update on the owner',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs/finalizers'], verbs: ['update'] },
+  },
+  {
+    why: "the operands' identities, FRR's ConfigMaps and namespaced RBAC: rendered and kept as rendered",
+    rule: {
+      apiGroups: [''],
+      resources: ['serviceaccounts', 'configmaps'],
+      verbs: readWrite,
+    },
+  },
+  {
+    why: "the operands' Roles and RoleBindings",
+    rule: {
+      apiGroups: ['rbac.authorization.k8s.io'],
+      resources: ['roles', 'rolebindings'],
+      verbs: readWrite,
+    },
+  },
+  {
+    why: 'the controller Deployment and the speaker DaemonSet; their status says whether MetalLB is available',
+    rule: { apiGroups: ['apps'], resources: ['deployments', 'daemonsets'], verbs: readWrite },
+  },
+  {
+    why: 'leader election among operator replicas (Lease metallb-operator)',
+    rule: { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: readWrite },
+  },
+  ...heldForOperands(namespacedRules).filter(
+    // Leases are already granted in full above; the rest the operator does not use itself.
+    ({ rule }) => !(rule.resources ?? []).includes('leases'),
+  ),
+];
+
+/** The webhook reads configuration cluster-wide to judge an object against the others. */
+export const webhookClusterRules: readonly DescribedRule[] = [
+  {
+    why: "pools' namespace selectors and peers' node selectors are checked against the cluster's objects",
+    rule: { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['list'] },
+  },
+  {
+    why: 'self-managed certificates: publish the CA in its own configuration; outside the cluster (--local-url) it points it at the local URL and removes it on exit',
+    rule: {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['validatingwebhookconfigurations'],
+      resourceNames: [webhookConfigurationName],
+      verbs: ['get', 'patch', 'delete'],
+    },
+  },
+  {
+    why: "self-managed certificates: publish the CA in the BGPPeer CRD's conversion stanza",
+    rule: {
+      apiGroups: ['apiextensions.k8s.io'],
+      resources: ['customresourcedefinitions'],
+      resourceNames: [conversionCrdName],
+      verbs: ['get', 'patch'],
+    },
+  },
+];
+
+export const webhookNamespacedRules: readonly DescribedRule[] = [
+  {
+    why: 'every admission decision reads the configuration it must stay consistent with',
+    rule: { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: ['list'] },
+  },
+  {
+    why: 'BGPPeers may reference password Secrets; admission checks that they exist',
+    rule: { apiGroups: [''], resources: ['secrets'], verbs: ['list'] },
+  },
+  {
+    why: 'self-managed certificates: the first start creates the certificate Secret (create cannot be limited by name)',
+    rule: { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  },
+  {
+    why: 'self-managed certificates: read and rotate its own certificate Secret, and no other',
+    rule: {
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: [webhookCertSecretName],
+      verbs: ['get', 'update', 'patch'],
+    },
+  },
+];
+
+export const rulesOf = (described: readonly DescribedRule[]): V1PolicyRule[] =>
+  described.map(({ rule }) => rule);

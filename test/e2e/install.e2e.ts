@@ -1,0 +1,270 @@
+/**
+ * The plain-manifest install (config/default, generated from src/manifests/install) on a control plane of its
+ * own: `kubectl apply --server-side -k` succeeds; the webhook and the operator then run as processes with
+ * exactly the installed ServiceAccounts' permissions (kubeconfigs impersonating them), the operator reconciles
+ * a MetalLB resource, and the controller, impersonating the ServiceAccount the operator rendered, assigns an
+ * address. `kubectl auth can-i --as` shows what the identities may not do. `kubectl delete -k` leaves none of
+ * the install's objects behind.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  installNamespace,
+  operatorServiceAccount,
+  webhookCertSecretName,
+  webhookConfigurationName,
+  webhookServiceAccount,
+} from '../../src/manifests/install/names.js';
+import { serviceAccountUser, writeImpersonatingKubeconfig } from '../cluster/impersonation.js';
+import { repoRoot } from '../cluster/local-cluster.js';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import { freePort } from '../cluster/processes.js';
+import { waitFor } from '../cluster/wait-for.js';
+import { startProduct, type ProductProcess } from '../cluster/lab/product.js';
+
+const run = promisify(execFile);
+const ns = installNamespace;
+
+let cluster: LocalCluster;
+let workDir: string;
+const started: ProductProcess[] = [];
+
+async function kubectl(args: readonly string[], stdin?: string): Promise<{ code: number; out: string }> {
+  const child = run(join(cluster.binDir, 'kubectl'), [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], {
+    maxBuffer: 16 << 20,
+  });
+  if (stdin !== undefined) child.child.stdin?.end(stdin);
+  try {
+    const { stdout, stderr } = await child;
+    return { code: 0, out: `${stdout}${stderr}` };
+  } catch (error) {
+    const failure = error as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof failure.code === 'number' ? failure.code : 1,
+      out: `${failure.stdout ?? ''}${failure.stderr ?? ''}`,
+    };
+  }
+}
+
+async function kubectlOk(args: readonly string[], stdin?: string): Promise<string> {
+  const result = await kubectl(args, stdin);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed:\n${result.out}`);
+  return result.out;
+}
+
+/** `kubectl auth can-i` as a ServiceAccount: "yes" or "no". */
+async function canI(serviceAccount: string, ...args: string[]): Promise<string> {
+  const result = await kubectl([
+    'auth',
+    'can-i',
+    `--as=${serviceAccountUser(ns, serviceAccount)}`,
+    '-n',
+    ns,
+    ...args,
+  ]);
+  return result.out.trim().split('\n')[0] ?? '';
+}
+
+/** A product process acting as `serviceAccount`, and nothing more. */
+function startAs(serviceAccount: string, subcommand: string, args: readonly string[]): ProductProcess {
+  const kubeconfig = writeImpersonatingKubeconfig(
+    cluster.kubeconfigPath,
+    serviceAccountUser(ns, serviceAccount),
+    join(workDir, `${serviceAccount}.kubeconfig`),
+  );
+  const product = startProduct(subcommand, [`--kubeconfig=${kubeconfig}`, ...args], { kubeconfig: false });
+  started.push(product);
+  return product;
+}
+
+function forbiddenLines(product: ProductProcess): string[] {
+  return product
+    .log()
+    .split('\n')
+    .filter((line) => /forbidden|\b403\b/i.test(line));
+}
+
+const pool = `apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: install-pool, namespace: ${ns} }
+spec: { addresses: [198.51.100.40/30] }
+`;
+const metallb = `apiVersion: metallb.io/v1beta1
+kind: MetalLB
+metadata: { name: metallb, namespace: ${ns} }
+`;
+const service = `apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: default }
+spec: { type: LoadBalancer, ports: [{ port: 80 }], selector: { app: web } }
+`;
+
+describe('installing with kubectl apply -k config/default', () => {
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'metallb-install-'));
+    // A control plane of its own: the suite installs and deletes the CRDs, which others rely on.
+    cluster = await LocalCluster.start({ crdsDir: null });
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const product of started.reverse()) await product.stop();
+    await cluster?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('applies server-side and establishes every CRD', async () => {
+    await kubectlOk(['apply', '--server-side', '-k', join(repoRoot, 'config/default')]);
+    await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    const crds = await kubectlOk(['get', 'crd', '-o', 'name']);
+    expect(crds.split('\n').filter((line) => line.endsWith('.metallb.io'))).toHaveLength(9);
+  });
+
+  it("runs the webhook and the operator with only their ServiceAccounts' permissions, and the operator deploys MetalLB", async () => {
+    const port = await freePort();
+    const webhook = startAs(webhookServiceAccount, 'webhook', [
+      '--host=127.0.0.1',
+      `--port=${port}`,
+      `--local-url=https://127.0.0.1:${port}`,
+      `--namespace=${ns}`,
+    ]);
+    await waitFor(
+      'the webhook to be enforced',
+      async () => {
+        const result = await kubectl(
+          ['apply', '-f', '-'],
+          pool.replace('198.51.100.40/30', 'not-an-address'),
+        );
+        return result.out.includes('admission webhook') ? true : undefined;
+      },
+      60_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nwebhook log:\n${webhook.log()}`);
+    });
+
+    const operator = startAs(operatorServiceAccount, 'operator', [
+      `--namespace=${ns}`,
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--metrics-bind-address=0',
+      '--leader-elect=true',
+    ]);
+    await kubectlOk(['apply', '-f', '-'], metallb);
+    await waitFor(
+      'the operator to report MetalLB Available',
+      async () => {
+        const out = await kubectl([
+          'get',
+          'metallb',
+          'metallb',
+          '-n',
+          ns,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Available")].status}',
+        ]);
+        return out.out.trim() === 'True' ? true : undefined;
+      },
+      90_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\noperator log:\n${operator.log().slice(-4000)}`);
+    });
+    for (const object of [
+      'deployment/controller',
+      'daemonset/speaker',
+      'serviceaccount/controller',
+      'serviceaccount/speaker',
+      'role/controller',
+      'role/speaker',
+    ])
+      await kubectlOk(['get', '-n', ns, object]);
+    await kubectlOk(['get', 'clusterrole', `${ns}:controller`, `${ns}:speaker`]);
+    expect(forbiddenLines(operator)).toEqual([]);
+    expect(forbiddenLines(webhook)).toEqual([]);
+  }, 170_000);
+
+  it('lets the controller, as the ServiceAccount the operator rendered, assign an address', async () => {
+    await kubectlOk(['apply', '-f', '-'], pool);
+    const controller = startAs('controller', 'controller', [
+      `--namespace=${ns}`,
+      '--port=0',
+      '--health-probe-port=0',
+    ]);
+    await kubectlOk(['apply', '-f', '-'], service);
+    const ip = await waitFor(
+      'the Service to get an address',
+      async () => {
+        const out = await kubectl([
+          'get',
+          'service',
+          'web',
+          '-n',
+          'default',
+          '-o',
+          'jsonpath={.status.loadBalancer.ingress[0].ip}',
+        ]);
+        return out.out.trim() || undefined;
+      },
+      60_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\ncontroller log:\n${controller.log().slice(-4000)}`);
+    });
+    expect(ip).toMatch(/^198\.51\.100\.4[0-3]$/);
+    expect(forbiddenLines(controller)).toEqual([]);
+  }, 90_000);
+
+  it('denies each identity what it has no business doing', async () => {
+    // The operator holds the speaker's read access to Secrets (to grant it), but only in its namespace.
+    expect(await canI(operatorServiceAccount, 'get', 'secrets', '--namespace=kube-system')).toBe('no');
+    expect(await canI(operatorServiceAccount, 'create', 'secrets')).toBe('no');
+    expect(
+      await canI(
+        operatorServiceAccount,
+        'patch',
+        `validatingwebhookconfiguration/${webhookConfigurationName}`,
+      ),
+    ).toBe('no');
+    // The webhook reads and rotates its own certificate Secret only.
+    expect(await canI(webhookServiceAccount, 'get', `secret/${webhookCertSecretName}`)).toBe('yes');
+    expect(await canI(webhookServiceAccount, 'get', 'secret/some-bgp-password')).toBe('no');
+    expect(await canI(webhookServiceAccount, 'update', 'lease/metallb-controller')).toBe('no');
+    // The speaker writes no Service status and no RBAC; the controller no Secrets.
+    expect(await canI('speaker', 'patch', 'services/status')).toBe('no');
+    expect(await canI('speaker', 'create', 'clusterroles')).toBe('no');
+    expect(await canI('speaker', 'patch', `validatingwebhookconfiguration/${webhookConfigurationName}`)).toBe(
+      'no',
+    );
+    expect(await canI('controller', 'get', `secret/${webhookCertSecretName}`)).toBe('no');
+  });
+
+  it('leaves nothing of the install behind after kubectl delete -k', async () => {
+    // The MetalLB resource goes first, while the operator runs: its finalizer removes what it rendered,
+    // cluster-scoped RBAC included.
+    await kubectlOk(['delete', 'service', 'web', '-n', 'default']);
+    await kubectlOk(['delete', 'metallb', 'metallb', '-n', ns, '--timeout=90s']);
+    for (const product of started.splice(0).reverse()) await product.stop();
+    await kubectlOk([
+      'delete',
+      '--ignore-not-found',
+      '--wait=true',
+      '--timeout=90s',
+      '-k',
+      join(repoRoot, 'config/default'),
+    ]);
+    await waitFor(
+      'the namespace to be gone',
+      async () => ((await kubectl(['get', 'namespace', ns])).code !== 0 ? true : undefined),
+      90_000,
+    );
+    const crds = await kubectlOk(['get', 'crd', '-o', 'name']);
+    expect(crds.split('\n').filter((line) => line.includes('metallb.io'))).toEqual([]);
+    const cluster = await kubectlOk([
+      'get',
+      'clusterroles,clusterrolebindings,validatingwebhookconfigurations',
+      '-o',
+      'name',
+    ]);
+    expect(cluster.split('\n').filter((line) => /metallb/.test(line))).toEqual([]);
+  }, 120_000);
+});
