@@ -4,7 +4,7 @@ NPM_BIN := node_modules/.bin
 
 .PHONY: all system-deps deps generate verify-generated update-k8s-types build lint format test e2e ci \
 	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean \
-	bundle olm-tools validate-bundle deploy undeploy
+	bundle olm-tools validate-bundle deploy undeploy check-alerts
 
 all: build
 
@@ -17,15 +17,22 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
 ## generate: regenerate crds/ and src/api/ from the JSON Schemas in api/, then the install (config/, bundle/,
-## bundle.Dockerfile, catalog/) from src/manifests/install
+## bundle.Dockerfile, catalog/) from src/manifests/install, and config/prometheus/, config/grafana/ from src/monitoring/
 generate: deps
 	node --import tsx scripts/generate.ts
 	node --import tsx scripts/generate-install.ts
+	node --import tsx scripts/monitoring.ts
 
 ## verify-generated: fail when crds/, src/api/, config/, bundle/ or catalog/ differ from what their sources generate
 verify-generated: deps
 	node --import tsx scripts/generate.ts --check
 	node --import tsx scripts/generate-install.ts --check
+	node --import tsx scripts/monitoring.ts --check
+
+## check-alerts: promtool checks the generated alert rules and runs their unit tests (test/prometheus/)
+check-alerts: system-deps
+	promtool check rules config/prometheus/rules.yaml
+	cd test/prometheus && promtool test rules *.test.yaml
 
 ## bundle: regenerate the OLM bundle and catalog (with the rest of the generated files)
 bundle: generate

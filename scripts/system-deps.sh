@@ -18,6 +18,7 @@ declare -A package_of=(
   [/usr/sbin/arping]=arping             # L2 e2e: the client resolves Service IPs (Habets' arping)
   [/usr/bin/ndisc6]=ndisc6              # L2 e2e: IPv6 neighbour solicitation from the client
   [/usr/bin/ping]=iputils-ping
+  [/usr/bin/promtool]=prometheus        # alert rule checks and unit tests; the monitoring e2e's Prometheus
 )
 
 missing=()

@@ -30,6 +30,7 @@ import {
   type AllocatorPool,
   type ExistingAssignment,
   type PoolStats,
+  type RefusalCode,
 } from './allocator/index.js';
 import { PoolConfigTracker, loadAllocationPools } from './config-loader.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -81,6 +82,7 @@ export class AllocationSession {
   private allocator: Allocator | undefined;
   private serviceController: Controller | undefined;
   private poolStatusController: Controller | undefined;
+  private serviceReconciler: ServiceReconciler | undefined;
   private unsubscribeNamespaces: (() => void) | undefined;
   private stopped = false;
 
@@ -98,6 +100,11 @@ export class AllocationSession {
   /** The allocator's counters, per pool; empty until the pools are loaded. */
   stats(): readonly PoolStats[] {
     return this.allocator?.stats() ?? [];
+  }
+
+  /** Services waiting for an address, per refusal code; undefined until addresses are handed out. */
+  pendingServices(): ReadonlyMap<RefusalCode, number> | undefined {
+    return this.serviceReconciler?.pendingByReason();
   }
 
   /** Whether addresses are being handed out (a valid pool set was loaded). */
@@ -254,6 +261,7 @@ export class AllocationSession {
       },
     });
     this.serviceController = serviceController;
+    this.serviceReconciler = reconciler;
     this.poolStatusController = poolStatusController;
     await Promise.all([serviceController.start(), poolStatusController.start()]);
   }

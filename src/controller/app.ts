@@ -50,6 +50,7 @@ export class ControllerApp implements LedComponent {
     collectDefaultMetrics({ register: this.registry });
     this.metrics = new ControllerMetrics(this.registry);
     this.metrics.readPoolStatsFrom(() => this.session?.stats() ?? []);
+    this.metrics.readPendingFrom(() => this.session?.pendingServices());
     this.factory = new InformerFactory({ client: this.client, logger: this.log });
     this.services = this.factory.informer<V1Service>({ resource: resourceTypeOf('v1', 'Service') });
     this.namespaces = this.factory.informer<V1Namespace>({ resource: resourceTypeOf('v1', 'Namespace') });

@@ -4,7 +4,7 @@
  * deleted pool's series disappear with it.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { poolGaugesOf, type PoolGauges, type PoolStats } from './allocator/index.js';
+import { poolGaugesOf, type PoolGauges, type PoolStats, type RefusalCode } from './allocator/index.js';
 
 type PoolGaugeField = keyof PoolGauges;
 
@@ -45,12 +45,43 @@ const poolGauges: readonly {
   },
 ];
 
+/**
+ * Every refusal code, so the pending gauge has a series per reason (0 included) while this replica leads: a
+ * dashboard shows 0 rather than "no data", and the compiler flags a new code that is missing here.
+ */
+const refusalCodes: Readonly<Record<RefusalCode, true>> = {
+  'invalid-request': true,
+  'no-ip-family': true,
+  'family-mismatch': true,
+  'not-in-any-pool': true,
+  'split-across-pools': true,
+  'avoided-address': true,
+  'pool-not-allowed': true,
+  'unknown-pool': true,
+  'pool-mismatch': true,
+  'request-mismatch': true,
+  'address-in-use': true,
+  'sharing-conflict': true,
+  'no-pool': true,
+  'no-pool-for-namespace': true,
+  'no-eligible-pool': true,
+  'no-pool-of-family': true,
+  'no-dual-stack-pool': true,
+  exhausted: true,
+};
+
+export const PENDING_SERVICES_METRIC = 'metallb_allocator_services_pending';
+
+/** Pending services per refusal code, or undefined on a replica that does not allocate (a standby). */
+export type PendingSource = () => ReadonlyMap<RefusalCode, number> | undefined;
+
 export class ControllerMetrics {
   private readonly configLoaded: Gauge;
   private readonly configStale: Gauge;
   private readonly updates: Counter;
   private readonly updateErrors: Counter;
   private poolStats: () => readonly PoolStats[] = () => [];
+  private pending: PendingSource = () => undefined;
 
   constructor(registry: Registry) {
     for (const { name, help, field } of poolGauges) {
@@ -66,6 +97,21 @@ export class ControllerMetrics {
         },
       });
     }
+    const pendingSource = (): ReturnType<PendingSource> => this.pending();
+    new Gauge({
+      name: PENDING_SERVICES_METRIC,
+      help: 'Number of LoadBalancer Services waiting for an address, per reason the allocator refused them',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const pending = pendingSource();
+        if (!pending) return;
+        for (const reason of Object.keys(refusalCodes) as RefusalCode[]) {
+          this.set({ reason }, pending.get(reason) ?? 0);
+        }
+      },
+    });
     this.configLoaded = new Gauge({
       name: 'metallb_k8s_client_config_loaded_bool',
       help: '1 if the MetalLB configuration was successfully loaded at least once',
@@ -93,6 +139,11 @@ export class ControllerMetrics {
   /** Where the allocator gauges read from; the leader's allocator, nothing on a standby. */
   readPoolStatsFrom(source: () => readonly PoolStats[]): void {
     this.poolStats = source;
+  }
+
+  /** Where the pending gauge reads from; the leader's service reconciler, nothing on a standby. */
+  readPendingFrom(source: PendingSource): void {
+    this.pending = source;
   }
 
   setConfigState(loaded: boolean, stale: boolean): void {

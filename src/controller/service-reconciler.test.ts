@@ -48,6 +48,8 @@ function harness(
   const sink = new RecordingSink();
   const events = new EventRecorder({ sink, reportingController: 'test', reportingInstance: 'test' });
   recorders.push(events);
+  const registry = new Registry();
+  const metrics = new ControllerMetrics(registry);
   const reconciler = new ServiceReconciler({
     services: cache,
     namespaces: new FakeCache<V1Namespace>(),
@@ -62,7 +64,7 @@ function harness(
     },
     events,
     fieldManager: 'metallb-controller',
-    metrics: new ControllerMetrics(new Registry()),
+    metrics,
     requeue: (key) => requeued.push(key),
     poolUsageChanged: () => undefined,
     log: silentLogger(),
@@ -70,7 +72,8 @@ function harness(
   });
   const context = { signal: new AbortController().signal, log: silentLogger() };
   const reconcile = (key: string) => reconciler.reconcile(key, context);
-  return { cache, allocator, patches, requeued, sink, events, reconciler, reconcile, clock };
+  metrics.readPendingFrom(() => reconciler.pendingByReason());
+  return { cache, allocator, patches, requeued, sink, events, reconciler, reconcile, registry, clock };
 }
 
 describe('reconciling a Service', () => {
@@ -180,6 +183,36 @@ describe('reconciling a Service', () => {
     expect(requeued).toEqual(['default/b']);
     await reconcile('default/b');
     expect(allocator.holdersOf('192.0.2.0')).toEqual(['default/b']);
+  });
+
+  it('counts the services waiting for an address per refusal reason, until they get one', async () => {
+    const { cache, reconcile, registry } = harness(
+      [
+        service('a'),
+        service('b'),
+        service('c'),
+        service('pinned', { annotations: { 'metallb.io/loadBalancerIPs': '198.51.100.7' } }),
+      ],
+      [allocatorPool('main', ['192.0.2.0/32'])],
+    );
+    const pending = async (): Promise<Record<string, number>> => {
+      const metric = await registry.getSingleMetric('metallb_allocator_services_pending')?.get();
+      return Object.fromEntries(
+        (metric?.values ?? []).filter((v) => v.value > 0).map((v) => [String(v.labels.reason), v.value]),
+      );
+    };
+    for (const name of ['a', 'b', 'c', 'pinned']) await reconcile(`default/${name}`);
+    expect(await pending()).toEqual({ exhausted: 2, 'not-in-any-pool': 1 });
+    const series = await registry.getSingleMetric('metallb_allocator_services_pending')?.get();
+    expect(series?.values.find((v) => v.labels.reason === 'sharing-conflict')?.value).toBe(0);
+
+    cache.delete('default/a');
+    await reconcile('default/a');
+    await reconcile('default/b');
+    expect(await pending()).toEqual({ exhausted: 1, 'not-in-any-pool': 1 });
+    cache.delete('default/pinned');
+    await reconcile('default/pinned');
+    expect(await pending()).toEqual({ exhausted: 1 });
   });
 
   it('decides again after a conflict, and announces the address only once it is written', async () => {

@@ -29,6 +29,7 @@ import {
   type Allocator,
   type AllocatorService,
   type Convergence,
+  type RefusalCode,
 } from './allocator/index.js';
 import {
   addressConditionFor,
@@ -87,8 +88,8 @@ export interface ServiceReconcilerOptions {
 }
 
 export class ServiceReconciler {
-  /** Services that could not get an address: retried whenever addresses are released. */
-  private readonly waiting = new Set<string>();
+  /** Services that could not get an address, with why: retried whenever addresses are released. */
+  private readonly waiting = new Map<string, RefusalCode>();
   private readonly written = new Map<string, Written>();
   /** The legacy annotations last warned about, per service, so the warning comes once per change. */
   private readonly warnedLegacy = new Map<string, string>();
@@ -98,6 +99,13 @@ export class ServiceReconciler {
   /** Services waiting for an address, for tests and logs. */
   get waitingCount(): number {
     return this.waiting.size;
+  }
+
+  /** How many services wait for an address, per refusal code (for the pending-services gauge). */
+  pendingByReason(): ReadonlyMap<RefusalCode, number> {
+    const counts = new Map<RefusalCode, number>();
+    for (const code of this.waiting.values()) counts.set(code, (counts.get(code) ?? 0) + 1);
+    return counts;
   }
 
   /**
@@ -148,7 +156,7 @@ export class ServiceReconciler {
     });
 
     // Bookkeeping happens now, in step with the allocator; the writes below may take a while.
-    if (update.waiting) this.waiting.add(key);
+    if (update.waiting && convergence.kind === 'failed') this.waiting.set(key, convergence.refusal.code);
     else this.waiting.delete(key);
     if (poolBefore !== poolAfter || update.ingress !== undefined) {
       this.options.poolUsageChanged(
@@ -292,7 +300,7 @@ export class ServiceReconciler {
   }
 
   private retryWaiting(except: string): void {
-    for (const key of this.waiting) if (key !== except) this.options.requeue(key);
+    for (const key of this.waiting.keys()) if (key !== except) this.options.requeue(key);
   }
 
   private logConvergence(

@@ -165,6 +165,25 @@ describe('the component host', () => {
     ]);
   });
 
+  it('reports on /metrics whether it holds the Lease: 0 while another replica leads, 1 once it leads', async () => {
+    const { journal, store, signals, logLines, exited } = run({
+      leaderElection: { leaseName: 'test-lease', namespace: 'metallb-system', whenLost: 'campaign-again' },
+    });
+    const leaderSample = async (): Promise<string | undefined> => {
+      const port = readyLine(logLines)?.metricsPort as number;
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return body.split('\n').find((line) => line.startsWith('leader_election_master_status{'));
+    };
+    await waitFor('the component to lead', () => journal.includes('lead'), 5_000);
+    await waitFor('the ready line', () => readyLine(logLines) !== undefined, 5_000);
+    expect(await leaderSample()).toBe('leader_election_master_status{name="test-lease"} 1');
+    store.setHolder('replica-b');
+    await waitFor('the term to end', () => journal.includes('stop leading'), 5_000);
+    expect(await leaderSample()).toBe('leader_election_master_status{name="test-lease"} 0');
+    signals.emit('SIGTERM', 'SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('leads at once without leader election, and ends that work on shutdown', async () => {
     const { journal, signals, exited } = run({ leaderElection: undefined });
     await waitFor('the component to lead', () => journal.includes('lead'), 5_000);

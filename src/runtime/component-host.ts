@@ -17,6 +17,7 @@ import type { DestinationStream, LevelWithSilent } from 'pino';
 import { ComponentServers, type ServerChecks } from './component-servers.js';
 import { loadKubeConfig, type LoadedKubeConfig } from './kube-config.js';
 import { ApiLeaseStore, LeaderElector, type LeaseStore } from './leader-election.js';
+import { LeaderMetrics } from './leader-metrics.js';
 import { createLogger, type Logger } from './logging.js';
 import { RawClient } from './raw-client.js';
 import { Shutdown } from './shutdown.js';
@@ -125,6 +126,7 @@ class ComponentHost<C extends Component> {
   private component: C | undefined;
   private elector: LeaderElector | undefined;
   private leadership: AbortController | undefined;
+  private leaderMetrics: LeaderMetrics | undefined;
   private stopping = false;
   /** Set when the exit must be 1 whatever the stop hooks report. */
   private failure: string | undefined;
@@ -218,13 +220,21 @@ class ComponentHost<C extends Component> {
   }
 
   private campaign(component: LedComponent, plan: LeaderElectionPlan, shutdown: Shutdown): void {
+    // Standbys report 0 too, so "no replica leads" is a query, not the absence of a series.
+    const metrics = (this.leaderMetrics ??= new LeaderMetrics(this.servers.registry, plan.leaseName));
     const elector = new LeaderElector({
       store: (this.options.leaseStore ?? defaultLeaseStore)(plan, this.client),
       identity: this.identity,
       ...this.options.leaseTimings,
       logger: this.log,
-      onStartedLeading: (signal) => component.lead(signal),
-      onStoppedLeading: () => component.stopLeading(),
+      onStartedLeading: (signal) => {
+        metrics.set(true);
+        return component.lead(signal);
+      },
+      onStoppedLeading: () => {
+        metrics.set(false);
+        return component.stopLeading();
+      },
     });
     this.elector = elector;
     void elector.run().then((end) => {

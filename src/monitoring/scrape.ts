@@ -1,0 +1,42 @@
+/**
+ * Scrape configuration for a Prometheus without the Prometheus Operator (the operator's users get
+ * ServiceMonitors instead): one job per component with static targets, the alert rules loaded from the
+ * plain rule file. Static, not Kubernetes discovery: Debian's Prometheus is built without it, and a
+ * Prometheus outside the cluster reaches speakers at their node addresses anyway. The e2e builds its
+ * Prometheus configuration with this same function.
+ */
+import type { Component } from '../operator/render/labels.js';
+import { RULE_FILE } from './alerts.js';
+
+export interface StaticScrapeOptions {
+  /** HOST:PORT of each component's metrics endpoint. */
+  readonly targets: Readonly<Record<Component, readonly string[]>>;
+  /** Added to every series of the job, as Kubernetes discovery would. */
+  readonly namespace: string;
+  /** Prometheus durations; default 30s. */
+  readonly scrapeInterval?: string;
+  readonly evaluationInterval?: string;
+  /** Rule files to load; default the plain rule file next to the configuration. */
+  readonly ruleFiles?: readonly string[];
+}
+
+function scrapeJob(component: Component, options: StaticScrapeOptions): Record<string, unknown> {
+  return {
+    job_name: `metallb-${component}`,
+    static_configs: [
+      { targets: [...options.targets[component]], labels: { namespace: options.namespace, component } },
+    ],
+  };
+}
+
+/** A prometheus.yml: both components' jobs and the alert rules file. */
+export function staticScrapeConfig(options: StaticScrapeOptions): Record<string, unknown> {
+  return {
+    global: {
+      scrape_interval: options.scrapeInterval ?? '30s',
+      evaluation_interval: options.evaluationInterval ?? options.scrapeInterval ?? '30s',
+    },
+    rule_files: [...(options.ruleFiles ?? [RULE_FILE])],
+    scrape_configs: [scrapeJob('controller', options), scrapeJob('speaker', options)],
+  };
+}
