@@ -181,8 +181,11 @@ describe('the admission policy on Leases in the namespace', () => {
 
   /** What the API server decides for a write of a Lease: undefined when allowed, else the message. */
   function denial({ username, name, node }: Request): string | undefined {
-    const extra: Record<string, string[]> = node ? { 'authentication.kubernetes.io/node-name': node } : {};
-    const context = { request: { name, userInfo: { username, extra } } };
+    // As the API server does: no extra field at all for a token without extras.
+    const userInfo = node
+      ? { username, extra: { 'authentication.kubernetes.io/node-name': node } }
+      : { username };
+    const context = { request: { name, userInfo } };
     const matched = (spec.matchConditions ?? []).every((c) => evaluate(c.expression, context) === true);
     if (!matched) return undefined;
     return (spec.validations ?? []).find((v) => evaluate(v.expression, context) !== true)?.message;

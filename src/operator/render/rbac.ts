@@ -181,7 +181,8 @@ export function leaseOwnersPolicy(owner: OwnerIdentity): V1ValidatingAdmissionPo
         {
           expression:
             `request.userInfo.username != ${cel(speaker)} || ` +
-            `(${cel('authentication.kubernetes.io/node-name')} in request.userInfo.extra && ` +
+            // extra is absent, not empty, for a token without any: has() first, or the check errors.
+            `(has(request.userInfo.extra) && ${cel('authentication.kubernetes.io/node-name')} in request.userInfo.extra && ` +
             `size(${nodeName}) == 1 && request.name == ${cel(speakerLeasePrefix)} + ${nodeName}[0])`,
           message: `a speaker may write only its own node's Lease (${speakerLeasePrefix}<node>), with a node-bound token`,
           reason: 'Forbidden',
