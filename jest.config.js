@@ -11,11 +11,17 @@ const common = {
 };
 
 export default {
+  // The opt-out reporter lists the tests METALLB_TEST_SKIP_PRIVILEGED=1 skipped (test/support/prerequisites.ts).
+  reporters: ['default', '<rootDir>/test/support/opt-out-reporter.mjs'],
   projects: [
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/src/**/*.test.ts',
+        '<rootDir>/scripts/**/*.test.ts',
+        '<rootDir>/test/support/**/*.test.ts',
+      ],
     },
     {
       ...common,

@@ -5,9 +5,7 @@
  */
 import { componentCommand } from './component-command.js';
 import * as flag from './flags.js';
-
-/** The Lease the controller replicas elect a leader with. */
-const leaseName = 'metallb-controller';
+import { controllerLeaseName as leaseName } from '../controller/lease-name.js';
 
 export const controllerCommand = componentCommand({
   name: 'controller',

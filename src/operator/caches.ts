@@ -32,6 +32,8 @@ export const namespacedOwnedKinds: readonly KindRef[] = [
 export const clusterOwnedKinds: readonly KindRef[] = [
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding' },
 ];
 
 function kindKey(apiVersion: string, kind: string): string {

@@ -4,6 +4,7 @@ import type { InformerFactory, InformerRequest } from '../runtime/informer-facto
 import { keyOf, objectKey, type KubeObject } from '../runtime/kube-object.js';
 import { silentLogger } from '../runtime/logging.js';
 import { ApiError } from '../runtime/raw-client.js';
+import { resourceTypeOf } from '../runtime/resources.js';
 import type { ObjectTarget } from '../runtime/ssa.js';
 import { FakeCache } from '../../test/support/fake-cache.js';
 import { OperatorCaches } from './caches.js';
@@ -88,8 +89,7 @@ class FakeWorld {
   }
 
   private cacheFor(object: KubeObject): FakeCache<KubeObject> {
-    const plural = `${(object.kind ?? '').toLowerCase()}s`;
-    return this.cache(plural === 'metallbs' ? 'metallbs' : plural);
+    return this.cache(resourceTypeOf(object.apiVersion ?? '', object.kind ?? '').plural);
   }
 
   readonly applier = {
@@ -216,7 +216,7 @@ describe('reconciling the MetalLB resource', () => {
     const result = await reconciler.reconcile(metallbKey, context());
     expect(world.writes[0]).toBe(`patch /apis/metallb.io/v1beta1/namespaces/${namespace}/metallbs/metallb`);
     expect(world.metallb('metallb').metadata.finalizers).toEqual([cleanupFinalizer]);
-    expect(world.writes.filter((w) => w.startsWith('apply'))).toHaveLength(14);
+    expect(world.writes.filter((w) => w.startsWith('apply'))).toHaveLength(16);
     expect(world.writes.at(-1)).toBe('status MetalLB/metallb');
     expect(world.conditions('metallb')).toMatchObject({
       Available: 'False/PodsNotReady',
@@ -402,10 +402,14 @@ describe('deleting the MetalLB resource', () => {
     const before = world.writes.length;
     const first = await reconciler.reconcile(metallbKey, context());
     const deletes = world.writes.slice(before);
-    expect(deletes).toHaveLength(14);
+    expect(deletes).toHaveLength(16);
     expect(deletes.every((w) => w.startsWith('delete'))).toBe(true);
     expect(deletes).toEqual(
-      expect.arrayContaining(['delete ClusterRole/metallb-system:speaker', 'delete DaemonSet/speaker']),
+      expect.arrayContaining([
+        'delete ClusterRole/metallb-system:speaker',
+        'delete ValidatingAdmissionPolicy/metallb-lease-owners.metallb-system',
+        'delete DaemonSet/speaker',
+      ]),
     );
     expect(first).toEqual({ requeueAfter: expect.any(Number) });
     expect(world.metallb('metallb').metadata.finalizers).toEqual([cleanupFinalizer]);

@@ -32,6 +32,14 @@ const knownKinds: ReadonlyMap<string, KnownKind> = new Map([
     '/Secret': { plural: 'secrets', namespaced: true },
     '/Service': { plural: 'services', namespaced: true },
     '/ServiceAccount': { plural: 'serviceaccounts', namespaced: true },
+    'admissionregistration.k8s.io/ValidatingAdmissionPolicy': {
+      plural: 'validatingadmissionpolicies',
+      namespaced: false,
+    },
+    'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding': {
+      plural: 'validatingadmissionpolicybindings',
+      namespaced: false,
+    },
     'admissionregistration.k8s.io/ValidatingWebhookConfiguration': {
       plural: 'validatingwebhookconfigurations',
       namespaced: false,

@@ -1,10 +1,10 @@
 /**
  * The FRR applier against a real FRR 8.4 (zebra and bgpd) started for this test under a private pathspace,
  * in this machine's network namespace: bgpd does not listen (-p 0) and vty sockets are unix-only (-P 0), so
- * it disturbs nothing. Needs root (FRR's daemons switch to the frr user) and FRR installed; skipped otherwise.
+ * it disturbs nothing. Needs root (FRR's daemons switch to the frr user) and FRR installed: fails otherwise.
  * Every daemon is stopped and every folder removed in afterAll, whatever happened.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,17 +19,13 @@ import { configOf } from '../../test/support/config.js';
 import { endpointSlice, service } from '../../test/support/kube-objects.js';
 import { bgpAd, peer, pool } from '../../test/support/metallb-objects.js';
 import { planNode } from '../../test/support/speaker.js';
+import { requiring } from '../../test/support/prerequisites.js';
 
 const daemonDir = '/usr/lib/frr';
 const reloadScript = join(daemonDir, 'frr-reload.py');
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const frrInstalled =
-  existsSync(join(daemonDir, 'bgpd')) && existsSync(reloadScript) && existsSync(findVtysh());
-const skipReason = !isRoot
-  ? 'SKIPPED: not root (FRR daemons must start as root to switch to the frr user)'
-  : !frrInstalled
-    ? 'SKIPPED: FRR is not installed (apt-get install -y frr)'
-    : undefined;
+// Without root or FRR the tests fail with the reason; METALLB_TEST_SKIP_PRIVILEGED=1 skips them, listed in
+// the summary.
+const privileged = requiring('root', 'frr');
 
 const pathspace = `mlbspk${process.pid}`;
 const socketDir = `/var/run/frr/${pathspace}`;
@@ -101,12 +97,10 @@ const secondConfig = render(
   [service('api', { ingress: ['198.51.100.11'], pool: 'public' })],
 );
 
-describe(skipReason ?? 'the FRR applier against a real FRR instance under its own pathspace', () => {
-  const test = skipReason ? it.skip : it;
+privileged.describe('the FRR applier against a real FRR instance under its own pathspace', () => {
   let applier: FrrApplier | undefined;
 
   beforeAll(async () => {
-    if (skipReason) return;
     workDir = mkdtempSync(join(tmpdir(), 'metallb-frr-local-'));
     const { uid, gid } = frrIds();
     // FRR's configuration folder for this instance, private to the test (frr-reload.py saves into it).
@@ -139,10 +133,10 @@ describe(skipReason ?? 'the FRR applier against a real FRR instance under its ow
     await applier?.stop();
     for (const name of [...daemons.keys()].reverse()) await stopDaemon(name);
     if (workDir) rmSync(workDir, { recursive: true, force: true });
-    if (!skipReason) rmSync(socketDir, { recursive: true, force: true });
+    rmSync(socketDir, { recursive: true, force: true });
   }, 30_000);
 
-  test('applies one configuration, then another, leaving nothing of the first behind', async () => {
+  it('applies one configuration, then another, leaving nothing of the first behind', async () => {
     const frr = applier as FrrApplier;
     frr.setDesired(firstConfig);
     await waitFor('the first configuration to be applied', () => frr.status().applied, 30_000);
@@ -162,7 +156,7 @@ describe(skipReason ?? 'the FRR applier against a real FRR instance under its ow
     expect(frr.status().failing).toBe(false);
   }, 60_000);
 
-  test('applies the configuration again when bgpd is killed and comes back without it', async () => {
+  it('applies the configuration again when bgpd is killed and comes back without it', async () => {
     const frr = applier as FrrApplier;
     await stopDaemon('bgpd', 'SIGKILL');
     await startDaemon('bgpd', join(workDir, 'etc', pathspace, 'empty.conf'));

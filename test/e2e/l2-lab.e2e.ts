@@ -6,16 +6,21 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { binDir, ensureNamespace } from '../cluster/lab/cluster.js';
 import { L2Lab, labMac } from '../cluster/lab/l2-lab.js';
 import { isRunning } from '../cluster/lab/netns.js';
+import { requiring } from '../support/prerequisites.js';
+
+// Needs root: without it every test fails with the reason; METALLB_TEST_SKIP_PRIVILEGED=1 skips
+// them instead, listed in the summary.
+const privileged = requiring('root');
 
 const NODES = ['worker-0', 'worker-1', 'worker-2'];
 
 let lab: L2Lab;
 
-beforeAll(async () => {
+privileged.beforeAll(async () => {
   await ensureNamespace('metallb-system');
   const started = Date.now();
   lab = await L2Lab.create({ nodes: NODES, secondLan: true });
@@ -24,11 +29,11 @@ beforeAll(async () => {
   );
 }, 60_000);
 
-afterAll(async () => {
+privileged.afterAll(async () => {
   await lab?.destroy();
 });
 
-describe('L2 lab: the API server from inside a node namespace', () => {
+privileged.describe('L2 lab: the API server from inside a node namespace', () => {
   it('serves kubectl inside a namespace that has no address but loopback to reach the host', async () => {
     const node = lab.node('worker-1');
     const output = await lab.inNode(node.name, [
@@ -71,7 +76,7 @@ describe('L2 lab: the API server from inside a node namespace', () => {
   }, 60_000);
 });
 
-describe('L2 lab: the wire and the client tools', () => {
+privileged.describe('L2 lab: the wire and the client tools', () => {
   it("resolves each node's own addresses to its MAC, over IPv4 and IPv6, on both LANs", async () => {
     for (const [index, node] of lab.nodes.entries()) {
       expect(node.lan.mac).toBe(labMac(1, index));

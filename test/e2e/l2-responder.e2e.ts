@@ -4,10 +4,15 @@
  * (Habets' arping, ndisc6, ip neigh). Needs root. Runs without the local control plane:
  *   METALLB_E2E_NO_CLUSTER=1 npx jest --selectProjects e2e test/e2e/l2-responder.e2e.ts
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { waitFor } from '../cluster/wait-for.js';
 import { L2Lab, inNamespace, ip } from '../cluster/lab/l2-wire-lab.js';
 import { ResponderProcess, counterValue } from '../cluster/lab/l2-responder-process.js';
+import { requiring } from '../support/prerequisites.js';
+
+// Needs root: without it every test fails with the reason; METALLB_TEST_SKIP_PRIVILEGED=1 skips
+// them instead, listed in the summary.
+const privileged = requiring('root');
 
 jest.setTimeout(60_000);
 
@@ -58,7 +63,7 @@ async function neighbourMac(lab: L2Lab, address: string): Promise<string | undef
   return out.match(/lladdr ([0-9a-f:]{17})/)?.[1];
 }
 
-describe('layer-2 announcer on a wire', () => {
+privileged.describe('layer-2 announcer on a wire', () => {
   let lab: L2Lab;
   let nodeA: ResponderProcess;
   let nodeB: ResponderProcess;

@@ -5,7 +5,7 @@
  * neighbour table). The tests write Service status themselves, as speaker.e2e.ts does, so every failure here
  * is the speaker's. Traffic stays inside the lab's namespaces.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { createNamespace, ensureNamespace, rawClient, waitFor } from '../cluster/lab/cluster.js';
 import { L2Lab, labMac, type LabProcess } from '../cluster/lab/l2-lab.js';
 import {
@@ -24,6 +24,11 @@ import {
   patchNodeLabels,
   setEndpointNodes,
 } from '../cluster/lab/topology-speakers.js';
+import { requiring } from '../support/prerequisites.js';
+
+// Needs root: without it every test fails with the reason; METALLB_TEST_SKIP_PRIVILEGED=1 skips
+// them instead, listed in the summary.
+const privileged = requiring('root');
 
 const NODES = ['worker-0', 'worker-1', 'worker-2'] as const;
 type NodeName = (typeof NODES)[number];
@@ -110,7 +115,7 @@ async function expectAnsweredBy(ip: string, node: string, lan: 1 | 2 = 1): Promi
   expect(await lab.answeringMacs(ip, { iface })).toEqual([macOf(node, lan)]);
 }
 
-beforeAll(async () => {
+privileged.beforeAll(async () => {
   await ensureNamespace(METALLB_NAMESPACE);
   await deleteAllMetallb();
   lab = await L2Lab.create({ nodes: NODES, secondLan: true });
@@ -118,7 +123,7 @@ beforeAll(async () => {
   await ensureSpeakers();
 }, 120_000);
 
-afterEach(async () => {
+privileged.afterEach(async () => {
   await rawClient()
     .delete(`/api/v1/namespaces/${namespace}/services`)
     .catch(() => undefined);
@@ -131,7 +136,7 @@ afterEach(async () => {
   await waitFor('no ServiceL2Status left', async () => (await l2Statuses()).length === 0, 20_000);
 }, 120_000);
 
-afterAll(async () => {
+privileged.afterAll(async () => {
   for (const speaker of speakers.values()) await speaker.stop().catch(() => undefined);
   await rawClient()
     .delete(`/api/v1/namespaces/${namespace}`)
@@ -139,7 +144,7 @@ afterAll(async () => {
   await lab?.destroy();
 }, 60_000);
 
-describe('layer 2: answering for Service addresses', () => {
+privileged.describe('layer 2: answering for Service addresses', () => {
   it("resolves IPv4 and IPv6 Service addresses to the owner node's MAC, with exactly one node answering", async () => {
     await lanPoolAndAdvertisement();
     const v4 = await createService(['198.51.100.201']);
@@ -214,7 +219,7 @@ describe('layer 2: answering for Service addresses', () => {
   }, 60_000);
 });
 
-describe('layer 2: failover', () => {
+privileged.describe('layer 2: failover', () => {
   it('moves an address to another node within 2 s when the owner speaker is killed, by gratuitous ARP alone', async () => {
     await lanPoolAndAdvertisement();
     const service = await createService(['198.51.100.240']);
@@ -263,7 +268,7 @@ describe('layer 2: failover', () => {
   }, 60_000);
 });
 
-describe('layer 2: placement', () => {
+privileged.describe('layer 2: placement', () => {
   it('spreads 100 addresses over the nodes, one ServiceL2Status each, and the wire agrees', async () => {
     await lanPoolAndAdvertisement();
     await applyMetallb({

@@ -53,6 +53,8 @@ const namespacedKinds = [
 const clusterKinds = [
   ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
   ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
+  ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy'],
+  ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding'],
 ] as const;
 
 interface Condition {
@@ -486,7 +488,7 @@ describe('the MetalLB operator', () => {
         namespace,
       ]);
       const documents = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as KubeObject);
-      expect(documents).toHaveLength(14);
+      expect(documents).toHaveLength(16);
 
       harness.startOperator();
       await harness.applyMetalLB('metallb', documentedSpec);
@@ -694,6 +696,115 @@ describe('the MetalLB operator', () => {
       (await harness.metalLB('metallb-wrong')) ? undefined : true,
     );
     await harness.waitForConditions('metallb', { Available: 'True', Degraded: 'False' });
+  });
+
+  it('renders a controller pod that the API server admits under the restricted Pod Security Standard', async () => {
+    harness.startOperator();
+    await harness.applyMetalLB('metallb', {});
+    const deployment = await waitFor('the controller Deployment', () =>
+      harness.get<KubeObject & { spec?: { template?: { spec?: Record<string, unknown> } } }>(
+        'apps/v1',
+        'Deployment',
+        'controller',
+        namespace,
+      ),
+    );
+    // A namespace of its own: labelling metallb-system restricted would also refuse the speaker pods, which
+    // need the host network and raw sockets, while the other tests run.
+    const restricted = 'metallb-e2e-restricted';
+    await ensureNamespace(restricted);
+    try {
+      const label = await kubectl([
+        'label',
+        'namespace',
+        restricted,
+        'pod-security.kubernetes.io/enforce=restricted',
+        '--overwrite',
+      ]);
+      expect(label.code).toBe(0);
+      // The controller's ServiceAccount exists only in metallb-system; admission needs one in this namespace.
+      const {
+        serviceAccountName: _serviceAccountName,
+        // The API server fills in the deprecated alias too.
+        serviceAccount: _serviceAccount,
+        ...podSpec
+      } = deployment.spec?.template?.spec ?? {};
+      const pod = (name: string, spec: Record<string, unknown>) =>
+        stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: restricted }, spec });
+      const dryRun = (manifest: string) =>
+        kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], manifest);
+      await waitFor('the default ServiceAccount of the restricted namespace', async () =>
+        (await kubectl(['get', 'serviceaccount', 'default', '-n', restricted])).code === 0 ? true : undefined,
+      );
+      const accepted = await dryRun(pod('controller-from-template', podSpec));
+      expect({ code: accepted.code, stderr: accepted.stderr }).toEqual({ code: 0, stderr: '' });
+      // The same admission refuses a privileged pod: the label is enforced, so the acceptance means something.
+      const refused = await dryRun(
+        pod('privileged', {
+          containers: [{ name: 'root', image: 'example.invalid/any', securityContext: { privileged: true } }],
+        }),
+      );
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/violates PodSecurity "restricted:latest": .*privileged/);
+    } finally {
+      await kubectl(['delete', 'namespace', restricted, '--ignore-not-found', '--wait=false']);
+    }
+  });
+
+  it("lets a speaker write only its own node's Lease and the controller only its leader-election Lease", async () => {
+    harness.startOperator();
+    await harness.applyMetalLB('metallb', {});
+    const speaker = `system:serviceaccount:${namespace}:speaker`;
+    const controller = `system:serviceaccount:${namespace}:controller`;
+    await waitFor('the policy binding', () =>
+      harness.get(
+        'admissionregistration.k8s.io/v1',
+        'ValidatingAdmissionPolicyBinding',
+        `metallb-lease-owners.${namespace}`,
+      ),
+    );
+    const canI = async (user: string, verb: string, lease: string) =>
+      (
+        await kubectl(['auth', 'can-i', verb, `leases/${lease}`, '-n', namespace, `--as=${user}`])
+      ).stdout.trim();
+    await waitFor('the controller Role', async () =>
+      (await canI(controller, 'update', 'metallb-controller')) === 'yes' ? true : undefined,
+    );
+    expect(await canI(controller, 'update', 'metallb-speaker-worker-0')).toBe('no');
+    expect(await canI(controller, 'delete', 'metallb-controller')).toBe('no');
+    expect(await canI(speaker, 'update', 'metallb-controller')).toBe('no');
+    expect(await canI(speaker, 'get', 'metallb-controller')).toBe('no');
+
+    const lease = (name: string) =>
+      stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace } });
+    const createAs = (name: string, user: string, node?: string) =>
+      kubectl(
+        [
+          'create',
+          '--dry-run=server',
+          '-o',
+          'name',
+          '-f',
+          '-',
+          `--as=${user}`,
+          ...(node ? [`--as-user-extra=authentication.kubernetes.io/node-name=${node}`] : []),
+        ],
+        lease(name),
+      );
+    // The policy is compiled and enforced by the API server itself: a typo in its CEL would show here.
+    await waitFor("the admission policy to refuse another node's Lease", async () => {
+      const other = await createAs('metallb-speaker-worker-1', speaker, 'worker-0');
+      return other.code !== 0 && /only its own node's Lease/.test(other.stderr) ? true : undefined;
+    });
+    expect((await createAs('metallb-speaker-worker-0', speaker, 'worker-0')).code).toBe(0);
+    expect((await createAs('metallb-speaker-worker-0', speaker)).stderr).toMatch(/only its own node's Lease/);
+    expect((await createAs('metallb-controller', speaker, 'worker-0')).stderr).toMatch(
+      /only its own node's Lease/,
+    );
+    expect((await createAs('metallb-controller', controller)).code).toBe(0);
+    expect((await createAs('metallb-speaker-worker-0', controller)).stderr).toMatch(
+      /only its leader-election Lease/,
+    );
   });
 
   it('removes every object it created, cluster-scoped ones included, when the MetalLB resource is deleted', async () => {

@@ -7,7 +7,7 @@
  * configuration and Services and the afterEach hook puts the lab back (no CRs, no Services, default router,
  * links up, FRR running), then waits until the router holds no routes.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import {
   coreApi,
   createNamespace,
@@ -43,6 +43,11 @@ import {
   type MetallbObject,
   type SpeakerHandle,
 } from '../cluster/lab/topology-speakers.js';
+import { requiring } from '../support/prerequisites.js';
+
+// Needs root and frr: without it every test fails with the reason; METALLB_TEST_SKIP_PRIVILEGED=1 skips
+// them instead, listed in the summary.
+const privileged = requiring('root', 'frr');
 
 const NODES = ['worker-0', 'worker-1', 'worker-2'] as const;
 const POOL = 'e2e-bgp';
@@ -184,7 +189,7 @@ function speakerFor(name: string): SpeakerHandle {
 
 // ---------------------------------------------------------------------------------------- lifecycle
 
-beforeAll(async () => {
+privileged.beforeAll(async () => {
   await ensureNamespace(METALLB_NAMESPACE);
   // Objects other suites left in the shared namespace would join the speakers' configuration.
   const leftovers = await deleteAllMetallb();
@@ -194,7 +199,7 @@ beforeAll(async () => {
   speakers = await startSpeakers(topology);
 }, 180_000);
 
-afterEach(async () => {
+privileged.afterEach(async () => {
   for (const name of createdServices.splice(0)) await deleteService(namespace, name);
   await deleteAllMetallb();
   await deleteSecret('e2e-bgp-auth');
@@ -213,7 +218,7 @@ afterEach(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
+privileged.afterAll(async () => {
   await Promise.all(speakers.map((speaker) => speaker.stop()));
   await topology?.destroy();
   for (const node of labelledNodes)
@@ -227,7 +232,7 @@ afterAll(async () => {
 
 // -------------------------------------------------------------------------------------------- tests
 
-describe('the speaker announcing over BGP', () => {
+privileged.describe('the speaker announcing over BGP', () => {
   it('announces a LoadBalancer IP as a /32 from every node (ECMP) with standard and large communities, and reports it in ServiceBGPStatus', async () => {
     await applyMetallb(
       pool(),
@@ -328,7 +333,7 @@ describe('the speaker announcing over BGP', () => {
   });
 });
 
-describe('the speaker when links and routers fail', () => {
+privileged.describe('the speaker when links and routers fail', () => {
   it('with a BFD profile of 300 ms x 3, withdraws a cut node at the router in under 1.5 s', async () => {
     await applyMetallb(pool(), fastBfd, peer({ bfdProfile: BFD_PROFILE }), advertisement());
     const svc = await service(170);
@@ -467,7 +472,7 @@ describe('the speaker when links and routers fail', () => {
   });
 });
 
-describe('the speaker metrics', () => {
+privileged.describe('the speaker metrics', () => {
   it('report BGP and BFD sessions up, prefix counts that match the router, and sessions down while the router is stopped', async () => {
     await applyMetallb(pool(), fastBfd, peer({ bfdProfile: BFD_PROFILE }), advertisement());
     const first = await service(200, { endpointNodes: ['worker-0'] });
@@ -562,7 +567,7 @@ async function sessionStateObjects(): Promise<SessionStateObject[]> {
   return list.items;
 }
 
-describe('BGPSessionState', () => {
+privileged.describe('BGPSessionState', () => {
   it('kubectl get shows Established for each node and peer, the cut session within seconds, and nothing once the peer is gone', async () => {
     // Timers below the router's (180 s / 60 s): the hold time negotiated is the speaker's.
     await applyMetallb(

@@ -3,11 +3,16 @@
  * and the failure helpers behave, and nothing survives destroy(). If this suite fails, speaker failures
  * say nothing about the speaker.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { BgpTopology, NODE_ASN, ROUTER_ASN, ROUTER_LAN_ADDRESS } from '../cluster/lab/topology.js';
 import { waitFor } from '../cluster/lab/cluster.js';
+import { requiring } from '../support/prerequisites.js';
+
+// Needs root and frr: without it every test fails with the reason; METALLB_TEST_SKIP_PRIVILEGED=1 skips
+// them instead, listed in the summary.
+const privileged = requiring('root', 'frr');
 
 const PREFIX = '203.0.113.200/32';
 
@@ -61,7 +66,7 @@ function processesMentioning(text: string): string {
   }
 }
 
-describe('the BGP test topology', () => {
+privileged.describe('the BGP test topology', () => {
   let topology: BgpTopology;
 
   beforeAll(async () => {

@@ -7,7 +7,12 @@ import { defaultOperatorEnv } from '../env.js';
 import { ownedClusterObjectsSelector, renderMetalLB } from './index.js';
 import { container, findObject, metalLB, renderObjects, testUid } from '../../../test/support/operator.js';
 
-const clusterScopedKinds = new Set(['ClusterRole', 'ClusterRoleBinding']);
+const clusterScopedKinds = new Set([
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
 
 function problemLines(cr: MetalLB, env = defaultOperatorEnv): string[] {
   const result = renderMetalLB(cr, env);
@@ -49,6 +54,8 @@ describe('rendering a MetalLB resource', () => {
       'Role/speaker',
       'RoleBinding/controller',
       'RoleBinding/speaker',
+      'ValidatingAdmissionPolicy/metallb-lease-owners.metallb-system',
+      'ValidatingAdmissionPolicyBinding/metallb-lease-owners.metallb-system',
       'ConfigMap/frr-startup',
       'ConfigMap/frr-reloader',
       'Deployment/controller',
@@ -58,7 +65,9 @@ describe('rendering a MetalLB resource', () => {
 
   it('gives every object its apiVersion and kind, and no status, null or undefined value', () => {
     for (const object of renderObjects(sample())) {
-      expect(object.apiVersion).toMatch(/^(v1|apps\/v1|rbac\.authorization\.k8s\.io\/v1)$/);
+      expect(object.apiVersion).toMatch(
+        /^(v1|apps\/v1|rbac\.authorization\.k8s\.io\/v1|admissionregistration\.k8s\.io\/v1)$/,
+      );
       expect(object.kind).toBeTruthy();
       expect(object).not.toHaveProperty('status');
       expect(hasEmptyValue(object)).toBe(false);
@@ -109,7 +118,7 @@ describe('rendering a MetalLB resource', () => {
 
   it('labels cluster-scoped objects with their owner instead of an ownerReference', () => {
     const clusterScoped = renderObjects(metalLB()).filter((o) => clusterScopedKinds.has(o.kind ?? ''));
-    expect(clusterScoped).toHaveLength(4);
+    expect(clusterScoped).toHaveLength(6);
     for (const object of clusterScoped) {
       expect(object.metadata?.namespace).toBeUndefined();
       expect(object.metadata?.ownerReferences).toBeUndefined();

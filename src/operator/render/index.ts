@@ -9,7 +9,16 @@ import type { OperatorEnv } from '../env.js';
 import { controllerDeployment } from './controller.js';
 import { frrReloaderConfigMap, frrStartupConfigMap } from './frr.js';
 import { ownerIdentity, ownerLabelValue, type OwnerIdentity } from './labels.js';
-import { clusterRole, clusterRoleBinding, components, role, roleBinding, serviceAccount } from './rbac.js';
+import {
+  clusterRole,
+  clusterRoleBinding,
+  components,
+  leaseOwnersPolicy,
+  leaseOwnersPolicyBinding,
+  role,
+  roleBinding,
+  serviceAccount,
+} from './rbac.js';
 import { speakerDaemonSet } from './speaker.js';
 
 export type RenderResult =
@@ -31,6 +40,8 @@ export function renderMetalLB(cr: MetalLB, env: OperatorEnv): RenderResult {
     ...components.map((component) => clusterRoleBinding(component, owner)),
     ...components.map((component) => role(component, owner)),
     ...components.map((component) => roleBinding(component, owner)),
+    leaseOwnersPolicy(owner),
+    leaseOwnersPolicyBinding(owner),
     frrStartupConfigMap(owner),
     frrReloaderConfigMap(owner),
     controllerDeployment(cr, env, owner),

@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { evaluate } from '@marcbachmann/cel-js';
 import type {
+  V1ValidatingAdmissionPolicy,
+  V1ValidatingAdmissionPolicyBinding,
   V1ClusterRole,
   V1ClusterRoleBinding,
   V1PolicyRule,
@@ -15,13 +18,29 @@ function rulesOf(kind: 'Role' | 'ClusterRole', name: string): V1PolicyRule[] {
   return findObject<V1Role | V1ClusterRole>(objects, kind, name).rules ?? [];
 }
 
-function allows(rules: V1PolicyRule[], group: string, resource: string, verb: string): boolean {
+/** Whether the rules allow the verb, on the object `name` when given (a rule without resourceNames allows any). */
+function allows(
+  rules: V1PolicyRule[],
+  group: string,
+  resource: string,
+  verb: string,
+  name?: string,
+): boolean {
   return rules.some(
     (rule) =>
       (rule.apiGroups ?? []).includes(group) &&
       (rule.resources ?? []).includes(resource) &&
-      rule.verbs.includes(verb),
+      rule.verbs.includes(verb) &&
+      (name === undefined ? !rule.resourceNames : (rule.resourceNames ?? [name]).includes(name)),
   );
+}
+
+/** Every verb granted on a resource, with or without resourceNames. */
+function verbsOn(rules: V1PolicyRule[], group: string, resource: string): string[] {
+  const verbs = rules
+    .filter((rule) => (rule.apiGroups ?? []).includes(group) && (rule.resources ?? []).includes(resource))
+    .flatMap((rule) => rule.verbs);
+  return [...new Set(verbs)].sort();
 }
 
 const configurationKinds = [
@@ -94,9 +113,20 @@ describe('the operands RBAC', () => {
     expect(allows(rules, 'metallb.io', 'ipaddresspools/status', 'update')).toBe(true);
     expect(allows(rules, 'metallb.io', 'ipaddresspools', 'update')).toBe(false);
     expect(allows(rules, 'metallb.io', 'bgpsessionstates', 'create')).toBe(false);
-    for (const verb of ['get', 'create', 'update'])
-      expect(allows(rules, 'coordination.k8s.io', 'leases', verb)).toBe(true);
     expect(allows(rules, '', 'secrets', 'get')).toBe(false);
+  });
+
+  it('lets the controller read and renew only its own leader-election Lease', () => {
+    const rules = rulesOf('Role', 'controller');
+    expect(verbsOn(rules, 'coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
+    for (const verb of ['get', 'update']) {
+      expect(allows(rules, 'coordination.k8s.io', 'leases', verb, 'metallb-controller')).toBe(true);
+      expect(allows(rules, 'coordination.k8s.io', 'leases', verb, 'metallb-speaker-worker-0')).toBe(false);
+      expect(allows(rules, 'coordination.k8s.io', 'leases', verb, 'metallb-operator')).toBe(false);
+    }
+    // Creating cannot be limited by name in RBAC: the admission policy refuses other names.
+    expect(allows(rules, 'coordination.k8s.io', 'leases', 'create')).toBe(true);
+    expect(allows(rules, 'coordination.k8s.io', 'leases', 'delete', 'metallb-speaker-worker-0')).toBe(false);
   });
 
   it('lets the speaker read Services, their endpoint slices and nodes, and record events', () => {
@@ -119,13 +149,107 @@ describe('the operands RBAC', () => {
     }
     expect(allows(rules, '', 'secrets', 'watch')).toBe(true);
     expect(allows(rules, '', 'secrets', 'update')).toBe(false);
-    // The layer-2 heartbeat: create, renew (merge patch), watch the others', delete on a graceful stop.
-    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])
-      expect(allows(rules, 'coordination.k8s.io', 'leases', verb)).toBe(true);
+    // The layer-2 heartbeat: create, renew (merge patch), watch the others', delete on a graceful stop;
+    // never get or update, which the liveness code does not call.
+    expect(verbsOn(rules, 'coordination.k8s.io', 'leases')).toEqual([
+      'create',
+      'delete',
+      'list',
+      'patch',
+      'watch',
+    ]);
   });
 
   it('grants the speaker Leases only in its own namespace', () => {
     const rules = rulesOf('ClusterRole', 'metallb-system:speaker');
     expect(allows(rules, 'coordination.k8s.io', 'leases', 'get')).toBe(false);
+  });
+});
+
+describe('the admission policy on Leases in the namespace', () => {
+  const policy = findObject<V1ValidatingAdmissionPolicy>(
+    objects,
+    'ValidatingAdmissionPolicy',
+    'metallb-lease-owners.metallb-system',
+  );
+  const spec = policy.spec ?? {};
+
+  interface Request {
+    username: string;
+    name: string;
+    node?: string[];
+  }
+
+  /** What the API server decides for a write of a Lease: undefined when allowed, else the message. */
+  function denial({ username, name, node }: Request): string | undefined {
+    // As the API server does: no extra field at all for a token without extras.
+    const userInfo = node
+      ? { username, extra: { 'authentication.kubernetes.io/node-name': node } }
+      : { username };
+    const context = { request: { name, userInfo } };
+    const matched = (spec.matchConditions ?? []).every((c) => evaluate(c.expression, context) === true);
+    if (!matched) return undefined;
+    return (spec.validations ?? []).find((v) => evaluate(v.expression, context) !== true)?.message;
+  }
+
+  const speaker = 'system:serviceaccount:metallb-system:speaker';
+  const controller = 'system:serviceaccount:metallb-system:controller';
+
+  it("lets a speaker with a node-bound token write its own node's Lease", () => {
+    expect(
+      denial({ username: speaker, name: 'metallb-speaker-worker-0', node: ['worker-0'] }),
+    ).toBeUndefined();
+  });
+
+  it("refuses a speaker another node's Lease, the controller's, or any Lease without a node-bound token", () => {
+    const refusal = /a speaker may write only its own node's Lease/;
+    expect(denial({ username: speaker, name: 'metallb-speaker-worker-1', node: ['worker-0'] })).toMatch(
+      refusal,
+    );
+    expect(denial({ username: speaker, name: 'metallb-controller', node: ['worker-0'] })).toMatch(refusal);
+    expect(denial({ username: speaker, name: 'metallb-speaker-worker-0' })).toMatch(refusal);
+    // A name that merely starts with the node's is another node's Lease.
+    expect(denial({ username: speaker, name: 'metallb-speaker-worker-0x', node: ['worker-0'] })).toMatch(
+      refusal,
+    );
+  });
+
+  it('lets the controller write only its leader-election Lease', () => {
+    expect(denial({ username: controller, name: 'metallb-controller' })).toBeUndefined();
+    expect(denial({ username: controller, name: 'metallb-speaker-worker-0' })).toMatch(
+      /only its leader-election/,
+    );
+    expect(denial({ username: controller, name: 'metallb-operator' })).toMatch(/only its leader-election/);
+  });
+
+  it('leaves everyone else to RBAC, speakers of another install included', () => {
+    expect(
+      denial({ username: 'system:serviceaccount:metallb-system:operator', name: 'metallb-operator' }),
+    ).toBeUndefined();
+    expect(denial({ username: 'system:serviceaccount:lb-system:speaker', name: 'x' })).toBeUndefined();
+  });
+
+  it("covers creates, updates and deletes of Leases, and only in the operator's namespace", () => {
+    expect(spec.failurePolicy).toBe('Fail');
+    expect(spec.matchConstraints?.resourceRules).toEqual([
+      {
+        apiGroups: ['coordination.k8s.io'],
+        apiVersions: ['v1'],
+        resources: ['leases'],
+        operations: ['CREATE', 'UPDATE', 'DELETE'],
+      },
+    ]);
+    const binding = findObject<V1ValidatingAdmissionPolicyBinding>(
+      objects,
+      'ValidatingAdmissionPolicyBinding',
+      'metallb-lease-owners.metallb-system',
+    );
+    expect(binding.spec).toEqual({
+      policyName: 'metallb-lease-owners.metallb-system',
+      validationActions: ['Deny'],
+      matchResources: {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'metallb-system' } },
+      },
+    });
   });
 });

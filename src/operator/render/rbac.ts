@@ -4,6 +4,8 @@
  * ClusterRoles.
  */
 import type {
+  V1ValidatingAdmissionPolicy,
+  V1ValidatingAdmissionPolicyBinding,
   V1ClusterRole,
   V1ClusterRoleBinding,
   V1PolicyRule,
@@ -12,10 +14,15 @@ import type {
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { apiKinds, configKinds } from '../../api/kinds.js';
+import { controllerLeaseName } from '../../controller/lease-name.js';
+import { livenessLeaseName } from '../../speaker/l2/liveness.js';
 import { clusterMetadata, namespacedMetadata, type Component, type OwnerIdentity } from './labels.js';
 
 export const read = ['get', 'list', 'watch'];
 export const readWrite = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+
+/** The prefix of every speaker's liveness Lease (livenessLeaseName): the admission policy checks it. */
+const speakerLeasePrefix = livenessLeaseName('');
 
 // The resources of every configuration kind, from the registry generated from api/.
 export const configurationKinds = configKinds.map((kind) => apiKinds[kind].plural).sort();
@@ -47,9 +54,17 @@ export const clusterRules: Record<Component, V1PolicyRule[]> = {
 export const namespacedRules: Record<Component, V1PolicyRule[]> = {
   controller: [
     { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: read },
+    // Pool status: addresses assigned and available per family.
     { apiGroups: ['metallb.io'], resources: ['ipaddresspools/status'], verbs: ['get', 'update', 'patch'] },
-    // Leader election.
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: readWrite },
+    // Leader election creates its Lease the first time (RBAC cannot name what is created: the admission
+    // policy below refuses any other name), then reads and renews only that one.
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: [controllerLeaseName],
+      verbs: ['get', 'update'],
+    },
   ],
   speaker: [
     { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: read },
@@ -65,8 +80,11 @@ export const namespacedRules: Record<Component, V1PolicyRule[]> = {
     },
     // BGP passwords referenced by BGPPeers.
     { apiGroups: [''], resources: ['secrets'], verbs: read },
-    // Each speaker renews its own heartbeat Lease and watches the others' to know which speakers are alive.
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: readWrite },
+    // Liveness (src/speaker/l2/liveness.ts): an informer over the speakers' Leases (list, watch), and each
+    // speaker creates, renews (merge patch) and on shutdown deletes its own node's Lease. RBAC cannot tell one
+    // node's speaker from another's: the admission policy below lets a speaker write only its own node's.
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'watch'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'patch', 'delete'] },
   ],
 };
 
@@ -122,4 +140,87 @@ export function roleBinding(component: Component, owner: OwnerIdentity): V1RoleB
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: component },
     subjects: [{ kind: 'ServiceAccount', name: component, namespace: owner.namespace }],
   };
+}
+
+/** Cluster-scoped, so named after the namespace like the ClusterRoles (a policy name is a DNS subdomain). */
+export function leaseOwnersPolicyName(owner: OwnerIdentity): string {
+  return `metallb-lease-owners.${owner.namespace}`;
+}
+
+function serviceAccountUser(component: Component, owner: OwnerIdentity): string {
+  return `system:serviceaccount:${owner.namespace}:${component}`;
+}
+
+/**
+ * Who may write which Lease in the namespace, which RBAC cannot say: a speaker only its own node's liveness
+ * Lease, proven by its node-bound token (the kubelet's projected token carries the node's name in
+ * userInfo.extra), and the controller only its leader-election Lease. Requests of anyone else are not
+ * matched (the operator, administrators).
+ */
+export function leaseOwnersPolicy(owner: OwnerIdentity): V1ValidatingAdmissionPolicy {
+  const speaker = serviceAccountUser('speaker', owner);
+  const controller = serviceAccountUser('controller', owner);
+  const nodeName = `request.userInfo.extra[${cel('authentication.kubernetes.io/node-name')}]`;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: clusterMetadata(leaseOwnersPolicyName(owner), 'speaker', owner),
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: ['coordination.k8s.io'],
+            apiVersions: ['v1'],
+            resources: ['leases'],
+            operations: ['CREATE', 'UPDATE', 'DELETE'],
+          },
+        ],
+      },
+      matchConditions: [
+        {
+          name: 'metallb-operands',
+          expression: `request.userInfo.username in [${cel(speaker)}, ${cel(controller)}]`,
+        },
+      ],
+      validations: [
+        {
+          expression:
+            `request.userInfo.username != ${cel(speaker)} || ` +
+            // extra is absent, not empty, for a token without any: has() first, or the check errors.
+            `(has(request.userInfo.extra) && ${cel('authentication.kubernetes.io/node-name')} in request.userInfo.extra && ` +
+            `size(${nodeName}) == 1 && request.name == ${cel(speakerLeasePrefix)} + ${nodeName}[0])`,
+          message: `a speaker may write only its own node's Lease (${speakerLeasePrefix}<node>), with a node-bound token`,
+          reason: 'Forbidden',
+        },
+        {
+          expression: `request.userInfo.username != ${cel(controller)} || request.name == ${cel(controllerLeaseName)}`,
+          message: `the controller may write only its leader-election Lease ${controllerLeaseName}`,
+          reason: 'Forbidden',
+        },
+      ],
+    },
+  };
+}
+
+/** Applies the policy in the operator's namespace only, refusing what it denies. */
+export function leaseOwnersPolicyBinding(owner: OwnerIdentity): V1ValidatingAdmissionPolicyBinding {
+  const name = leaseOwnersPolicyName(owner);
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: clusterMetadata(name, 'speaker', owner),
+    spec: {
+      policyName: name,
+      validationActions: ['Deny'],
+      matchResources: {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': owner.namespace } },
+      },
+    },
+  };
+}
+
+/** A CEL string literal (JSON's escaping is valid CEL). */
+function cel(text: string): string {
+  return JSON.stringify(text);
 }

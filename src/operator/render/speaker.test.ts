@@ -115,12 +115,25 @@ describe('the speaker DaemonSet', () => {
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
     });
-    expect(container(pod, 'frr').securityContext?.capabilities?.add).toEqual([
-      'NET_ADMIN',
-      'NET_RAW',
-      'SYS_ADMIN',
-      'NET_BIND_SERVICE',
-    ]);
+    expect(container(pod, 'frr').securityContext?.capabilities).toEqual({
+      drop: ['ALL'],
+      add: [
+        'NET_ADMIN',
+        'NET_RAW',
+        'SYS_ADMIN',
+        'NET_BIND_SERVICE',
+        'SETUID',
+        'SETGID',
+        'CHOWN',
+        'FOWNER',
+        'DAC_OVERRIDE',
+        'KILL',
+      ],
+    });
+    expect(container(pod, 'reloader').securityContext?.capabilities).toEqual({
+      drop: ['ALL'],
+      add: ['DAC_OVERRIDE'],
+    });
   });
 
   it('shares FRR sockets, configuration and the reloader exchange directory between the containers that need them', () => {

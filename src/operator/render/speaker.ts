@@ -94,6 +94,8 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
             ...tolerations(spec.speakerTolerations),
           ],
           ...podSchedulingSettings(config),
+          // The container runtime's default seccomp profile: none of the containers needs a syscall it blocks.
+          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
           volumes: [
             { name: volume.frrSockets, emptyDir: {} },
             { name: volume.frrStartup, configMap: { name: frrStartupConfigMapName } },
@@ -111,7 +113,13 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
               image: env.frrImage,
               // -L: ConfigMap volume files are symlinks into a hidden timestamped directory.
               command: ['/bin/sh', '-c', `cp -rLf ${frrPaths.startupDir}/* ${frrPaths.configDir}/`],
-              securityContext: { runAsUser: frrUser, runAsGroup: frrGroup },
+              // A plain copy as the frr user: no capability at all.
+              securityContext: {
+                runAsUser: frrUser,
+                runAsGroup: frrGroup,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+              },
               volumeMounts: [{ name: volume.frrStartup, mountPath: frrPaths.startupDir }, mounts.frrConf],
             },
           ],
@@ -155,8 +163,24 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
               command: ['/sbin/tini', '--', '/usr/lib/frr/docker-start'],
               env: [{ name: 'TINI_SUBREAPER', value: 'true' }],
               securityContext: {
-                // Routes into the kernel (zebra), BGP's privileged port, raw sockets for BFD, VRF binding.
-                capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'NET_BIND_SERVICE'] },
+                allowPrivilegeEscalation: false,
+                // FRR writes its sockets, PID files and configuration at run time: the root filesystem stays
+                // writable. Everything else is dropped; what FRR keeps, and why:
+                capabilities: {
+                  drop: ['ALL'],
+                  add: [
+                    'NET_ADMIN', // zebra installs routes and reads interfaces; VRF binding
+                    'NET_RAW', // BFD and bgpd's raw sockets
+                    'SYS_ADMIN', // network namespace / VRF handling in zebra
+                    'NET_BIND_SERVICE', // bgpd listens on port 179
+                    'SETUID', // the daemons start as root and switch to the frr user
+                    'SETGID', // ... and to its group
+                    'CHOWN', // the start script hands /var/run/frr and /etc/frr to the frr user
+                    'FOWNER', // ... and sets modes on files the frr user owns
+                    'DAC_OVERRIDE', // watchfrr (root) writes in folders owned by the frr user
+                    'KILL', // watchfrr (root) restarts daemons running as the frr user
+                  ],
+                },
               },
               volumeMounts: [mounts.frrSockets, mounts.frrConf],
               // FRR is alive while vtysh can reach its daemons.
@@ -167,6 +191,13 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
               name: 'reloader',
               image: env.frrImage,
               command: ['/bin/bash', frrReloaderScript],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                // Runs as root (the speaker, also root, signals it by PID; that needs no KILL between equal
+                // users) and reaches FRR's vty sockets and the frr user's configuration folder, which takes
+                // DAC_OVERRIDE; frr-reload.py writes temporary files, so the root filesystem stays writable.
+                capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE'] },
+              },
               volumeMounts: [
                 mounts.frrSockets,
                 mounts.frrConf,
