@@ -50,6 +50,14 @@ export const operatorClusterRules: readonly DescribedRule[] = [
       verbs: readWrite,
     },
   },
+  {
+    why: "the admission policy that lets each speaker write only its own node's Lease: rendered per MetalLB resource, deleted by its finalizer",
+    rule: {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['validatingadmissionpolicies', 'validatingadmissionpolicybindings'],
+      verbs: readWrite,
+    },
+  },
   // Includes creating events in every namespace, which the operator's own events use too.
   ...heldForOperands(clusterRules),
 ];
