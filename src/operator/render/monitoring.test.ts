@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { V1ClusterRole, V1Service } from '@kubernetes/client-node';
+import type { V1ClusterRole, V1PodSpec, V1Service } from '@kubernetes/client-node';
 import { defaultOperatorEnv } from '../env.js';
 import { renderMetalLB } from './index.js';
 import type { ServiceMonitor } from './monitoring.js';
@@ -86,7 +86,7 @@ describe('discovery of the metrics by Prometheus', () => {
     ] as const) {
       const workload = findObject<{
         kind: string;
-        spec: { template: { spec: import('@kubernetes/client-node').V1PodSpec } };
+        spec: { template: { spec: V1PodSpec } };
       }>(renderObjects(metalLB()), kind, name);
       const pod = workload.spec.template.spec;
       expect(pod.volumes).toContainEqual({
