@@ -39,12 +39,13 @@ export interface ServerChecks {
 /** Why these options cannot be served, or undefined. */
 export function serversProblem(options: Omit<ComponentServersOptions, 'logger'>): string | undefined {
   const { metricsBindAddress, healthBindAddress, secureMetrics } = options;
-  if (secureMetrics && metricsBindAddress !== undefined && metricsBindAddress === healthBindAddress) {
-    if (!metricsBindAddress.endsWith(':0')) {
-      return `metrics and probes both on ${metricsBindAddress}: HTTPS metrics need a port of their own (probes stay plain HTTP)`;
-    }
-  }
-  return undefined;
+  const oneFixedPort =
+    metricsBindAddress !== undefined &&
+    metricsBindAddress === healthBindAddress &&
+    !metricsBindAddress.endsWith(':0');
+  return secureMetrics && oneFixedPort
+    ? `metrics and probes both on ${metricsBindAddress}: HTTPS metrics need a port of their own (probes stay plain HTTP)`
+    : undefined;
 }
 
 export class ComponentServers implements ServerChecks {

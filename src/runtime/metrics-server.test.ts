@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -16,6 +16,9 @@ import {
 } from '../webhook/certificates.js';
 import { FakeReviews } from '../../test/support/fake-reviews.js';
 import { waitFor } from '../../test/cluster/wait-for.js';
+
+// RSA key generation for the certificates is CPU-bound: generous on a loaded machine.
+jest.setTimeout(60_000);
 
 const reader = 'system:serviceaccount:monitoring:prometheus';
 let servers: ComponentServers | undefined;
