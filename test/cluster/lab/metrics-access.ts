@@ -67,8 +67,11 @@ export async function metricsReader(
   name: string,
   bound: boolean,
 ): Promise<MetricsIdentity> {
-  const role = metricsReaderClusterRole({ namespace: 'metallb-system', name: 'metallb' });
-  const roleName = role.metadata?.name as string;
+  const rendered = metricsReaderClusterRole({ namespace: 'metallb-system', name: 'metallb' });
+  const roleName = rendered.metadata?.name as string;
+  // Created as a user would, without the operator's owner label: a running operator prunes what carries
+  // its label but is not in its own render (no ServiceMonitors here, so no such role).
+  const role = { ...rendered, metadata: { name: roleName } };
   const bindingName = `${namespace}-${name}`;
   await client.apply(
     `/api/v1/namespaces/${namespace}/serviceaccounts/${name}`,
