@@ -142,7 +142,9 @@ async function metricsStep(demo: DemoContext): Promise<void> {
   const port = await waitFor('the controller to log its metrics port', async () => {
     const line = readFileSync(log, 'utf8')
       .split('\n')
-      .find((entry) => entry.includes('"msg":"controller running"'));
+      .filter((entry) => entry.includes('"msg":"controller running"'))
+      // The log of an earlier demo run may precede this one's.
+      .at(-1);
     return line ? (JSON.parse(line) as { metricsPort: number }).metricsPort : undefined;
   });
   const { RawClient } = await import('../../src/runtime/raw-client.js');
