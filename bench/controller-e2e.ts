@@ -69,7 +69,14 @@ class ControllerRun {
     const process = ManagedProcess.start(
       'metallb controller',
       globalThis.process.execPath,
-      [entry, 'controller', `--kubeconfig=${kubeconfig}`, '--port=0', '--health-probe-port=0'],
+      [
+        entry,
+        'controller',
+        `--kubeconfig=${kubeconfig}`,
+        '--port=0',
+        '--health-probe-port=0',
+        '--metrics-insecure',
+      ],
       join(logDir, `controller-${run}.log`),
       // The same pod name across the restart, as a restarted container has: it takes the Lease back at once.
       { ...globalThis.process.env, METALLB_POD_NAME: 'bench-controller' },

@@ -17,6 +17,7 @@ export const controllerCommand = componentCommand({
     'lb-class': flag.loadBalancerClass('Serve'),
     'log-level': flag.logLevel(),
     ...flag.operandPorts(),
+    ...flag.metricsSecurity(),
     'leader-elect': flag.booleanText({
       valueName: 'true|false',
       description: `Elect a leader through the Lease "${leaseName}", so that of several replicas only one assigns addresses`,
@@ -26,6 +27,7 @@ export const controllerCommand = componentCommand({
   plan: (values) => ({
     host: {
       metricsBindAddress: `:${values.port}`,
+      ...flag.metricsHostOptions(values),
       healthBindAddress: `:${values['health-probe-port']}`,
       // The Lease holder's name: the pod name when the Deployment passes it, else unique per process.
       identity: process.env.METALLB_POD_NAME,

@@ -219,6 +219,32 @@ export function operandPorts(): { readonly port: Flag<number>; readonly 'health-
   };
 }
 
+/** How /metrics is served: HTTPS for authorized callers (the default) or, for development, plain HTTP. */
+export function metricsSecurity(): {
+  readonly 'metrics-insecure': Flag<boolean>;
+  readonly 'metrics-cert-dir': Flag<string | undefined>;
+} {
+  return {
+    'metrics-insecure': presence({
+      description:
+        'Serve /metrics over plain HTTP to anyone (development and tests); by default metrics are HTTPS and need a bearer token allowed to get /metrics',
+    }),
+    'metrics-cert-dir': text({
+      valueName: 'DIR',
+      description:
+        'tls.crt and tls.key for the HTTPS metrics (a mounted Secret), reloaded when they change; without it, or while it is empty, a self-signed certificate',
+    }),
+  };
+}
+
+/** The component host's settings for those two flags. */
+export function metricsHostOptions(values: {
+  readonly 'metrics-insecure': boolean;
+  readonly 'metrics-cert-dir': string | undefined;
+}): { readonly metricsInsecure: boolean; readonly metricsCertDir: string | undefined } {
+  return { metricsInsecure: values['metrics-insecure'], metricsCertDir: values['metrics-cert-dir'] };
+}
+
 export const defaultNamespace = 'metallb-system';
 
 /** --namespace / -n: where the MetalLB objects live. */

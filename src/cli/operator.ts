@@ -40,6 +40,7 @@ export const operatorCommand = componentCommand({
       default: ':8080',
       off: '0',
     }),
+    ...flag.metricsSecurity(),
     'leader-elect': flag.booleanText({
       valueName: 'BOOL',
       description: `true or false: whether replicas elect one leader through the Lease ${leaseName} in the namespace, so only one reconciles`,
@@ -57,6 +58,7 @@ export const operatorCommand = componentCommand({
       host: {
         healthBindAddress: values['health-probe-bind-address'],
         metricsBindAddress: values['metrics-bind-address'],
+        ...flag.metricsHostOptions(values),
         leaderElection: values['leader-elect']
           ? { leaseName, namespace: env.namespace, whenLost: 'campaign-again' }
           : undefined,

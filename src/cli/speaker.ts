@@ -97,6 +97,7 @@ export const speakerCommand = componentCommand({
         'Never answer ARP/NDP and write no heartbeat Lease (BGP only); without it layer 2 starts once an L2Advertisement exists',
     }),
     ...flag.operandPorts(),
+    ...flag.metricsSecurity(),
     'bind-address': flag.text({
       valueName: 'IP',
       description: 'Address the metrics and probe servers listen on',
@@ -182,6 +183,7 @@ export const speakerCommand = componentCommand({
     return {
       host: {
         metricsBindAddress: flag.joinHostPort(host, values.port),
+        ...flag.metricsHostOptions(values),
         healthBindAddress: flag.joinHostPort(host, values['health-probe-port']),
         create: async (context) => {
           if (mode === 'local') {

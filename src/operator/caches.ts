@@ -8,7 +8,13 @@ import type { InformerFactory } from '../runtime/informer-factory.js';
 import type { ObjectCache } from '../runtime/informer.js';
 import { groupOf, keyOf, type KubeObject } from '../runtime/kube-object.js';
 import { resourceTypeOf } from '../runtime/resources.js';
-import { ownerLabelKey, ownerLabelValue, type OwnerIdentity } from './render/index.js';
+import {
+  noCapabilities,
+  ownerLabelKey,
+  ownerLabelValue,
+  type ClusterCapabilities,
+  type OwnerIdentity,
+} from './render/index.js';
 
 export interface KindRef {
   readonly apiVersion: string;
@@ -23,11 +29,15 @@ export const metallbOwner = { group: 'metallb.io', kind: 'MetalLB' } as const;
 export const namespacedOwnedKinds: readonly KindRef[] = [
   { apiVersion: 'v1', kind: 'ServiceAccount' },
   { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'Service' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
   { apiVersion: 'apps/v1', kind: 'Deployment' },
   { apiVersion: 'apps/v1', kind: 'DaemonSet' },
 ];
+
+/** Rendered only where the kind is served, so watched only there. */
+export const serviceMonitorKind: KindRef = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' };
 
 export const clusterOwnedKinds: readonly KindRef[] = [
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
@@ -74,12 +84,16 @@ export class OperatorCaches {
   constructor(
     factory: Pick<InformerFactory, 'informer'>,
     readonly namespace: string,
+    capabilities: ClusterCapabilities = noCapabilities,
   ) {
     this.metallbs = factory.informer<MetalLB>({
       resource: resourceTypeOf(metallbKind.apiVersion, metallbKind.kind),
       namespace,
     });
-    const namespaced = namespacedOwnedKinds.map((kind) => ({
+    const namespacedKinds = capabilities.serviceMonitors
+      ? [...namespacedOwnedKinds, serviceMonitorKind]
+      : namespacedOwnedKinds;
+    const namespaced = namespacedKinds.map((kind) => ({
       kind,
       clusterScoped: false,
       cache: factory.informer<KubeObject>({

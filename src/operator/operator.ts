@@ -13,9 +13,10 @@ import { splitKey } from '../runtime/kube-object.js';
 import type { RawClient } from '../runtime/raw-client.js';
 import { Applier } from '../runtime/ssa.js';
 import { metallbOwner, OperatorCaches, ownerKeyFromLabel } from './caches.js';
+import { detectCapabilities, sameCapabilities } from './capabilities.js';
 import type { OperatorEnv } from './env.js';
 import { MetalLBReconciler } from './reconciler.js';
-import { metallbResourceName } from './render/index.js';
+import { metallbResourceName, noCapabilities, type ClusterCapabilities } from './render/index.js';
 
 export const fieldManager = 'metallb-operator';
 export const reportingController = 'metallb.io/operator';
@@ -23,6 +24,8 @@ export const reportingController = 'metallb.io/operator';
 /** The API client, the servers (for its metrics and readiness), the logger and its identity come from the host. */
 export interface OperatorOptions extends Pick<ComponentContext, 'client' | 'servers' | 'log' | 'identity'> {
   readonly env: OperatorEnv;
+  /** How often API discovery is asked again whether ServiceMonitors (or OpenShift) are served; default 60 s. */
+  readonly capabilityCheckMs?: number;
 }
 
 /**
@@ -44,12 +47,19 @@ class Leadership {
   readonly factory: InformerFactory;
   readonly controller: Controller;
 
-  constructor(options: OperatorOptions, client: RawClient, recorder: EventRecorder, registry: Registry) {
+  constructor(
+    options: OperatorOptions,
+    client: RawClient,
+    recorder: EventRecorder,
+    registry: Registry,
+    readonly capabilities: ClusterCapabilities,
+  ) {
     const { env, log } = options;
     this.factory = new InformerFactory({ client, logger: log });
-    const caches = new OperatorCaches(this.factory, env.namespace);
+    const caches = new OperatorCaches(this.factory, env.namespace, capabilities);
     const reconciler = new MetalLBReconciler({
       env,
+      capabilities,
       caches,
       client,
       applier: new Applier({ client, fieldManager }),
@@ -100,6 +110,9 @@ class Leadership {
 export class Operator implements LedComponent {
   private readonly recorder: EventRecorder;
   private leadership: Leadership | undefined;
+  private recheck: NodeJS.Timeout | undefined;
+  /** Serializes term starts and restarts, so a capability change never races stopLeading. */
+  private transition: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: OperatorOptions) {
     this.recorder = new EventRecorder({
@@ -117,25 +130,78 @@ export class Operator implements LedComponent {
 
   async start(): Promise<void> {}
 
-  async lead(): Promise<void> {
+  async lead(signal?: AbortSignal): Promise<void> {
+    const capabilities = await this.detectUntilKnown(signal);
+    if (signal?.aborted) return;
+    await this.serialized(() => this.startTerm(capabilities));
+    // Installing prometheus-operator (or removing it) later changes what is rendered: look again now and
+    // then, and start a fresh term (fresh caches) when the answer changes.
+    this.recheck = setInterval(
+      () => void this.recheckCapabilities(),
+      this.options.capabilityCheckMs ?? 60_000,
+    );
+    this.recheck.unref();
+  }
+
+  async stopLeading(): Promise<void> {
+    clearInterval(this.recheck);
+    this.recheck = undefined;
+    await this.serialized(async () => {
+      const term = this.leadership;
+      this.leadership = undefined;
+      await term?.stop();
+    });
+  }
+
+  private serialized(step: () => Promise<void>): Promise<void> {
+    const next = this.transition.then(step);
+    this.transition = next.catch(() => undefined);
+    return next;
+  }
+
+  private async startTerm(capabilities: ClusterCapabilities): Promise<void> {
     const term = new Leadership(
       this.options,
       this.options.client,
       this.recorder,
       this.options.servers.registry,
+      capabilities,
     );
     this.leadership = term;
     this.options.log.info(
-      { namespace: this.options.env.namespace },
+      { namespace: this.options.env.namespace, ...capabilities },
       'watching MetalLB resources and what they deploy',
     );
     await term.start();
   }
 
-  async stopLeading(): Promise<void> {
-    const term = this.leadership;
-    this.leadership = undefined;
-    await term?.stop();
+  private async detectUntilKnown(signal: AbortSignal | undefined): Promise<ClusterCapabilities> {
+    for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+      try {
+        return await detectCapabilities(this.options.client);
+      } catch (error) {
+        this.options.log.warn({ err: error }, 'API discovery failed; retrying before rendering anything');
+        if (signal?.aborted) return noCapabilities;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
+  private async recheckCapabilities(): Promise<void> {
+    let found: ClusterCapabilities;
+    try {
+      found = await detectCapabilities(this.options.client);
+    } catch (error) {
+      this.options.log.debug({ err: error }, 'API discovery failed; keeping what was found before');
+      return;
+    }
+    await this.serialized(async () => {
+      const term = this.leadership;
+      if (!term || sameCapabilities(term.capabilities, found)) return;
+      this.options.log.info({ ...found }, 'the cluster now serves different kinds; starting a fresh term');
+      await term.stop();
+      await this.startTerm(found);
+    });
   }
 
   async stop(): Promise<void> {

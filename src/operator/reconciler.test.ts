@@ -12,6 +12,7 @@ import { cleanupFinalizer } from './cleanup.js';
 import type { Condition } from './conditions.js';
 import { defaultOperatorEnv } from './env.js';
 import { MetalLBReconciler, rolloutPollMs } from './reconciler.js';
+import { noCapabilities, type ClusterCapabilities } from './render/index.js';
 
 type Mutable = Record<string, unknown> & {
   metadata: Record<string, unknown> & { name: string; namespace?: string };
@@ -35,7 +36,7 @@ class FakeWorld {
   private readonly byResource = new Map<string, FakeCache<KubeObject>>();
   private version = 100;
 
-  constructor() {
+  constructor(capabilities: ClusterCapabilities = noCapabilities) {
     const factory = {
       informer: (request: InformerRequest): FakeCache<KubeObject> => {
         const cache = new FakeCache<KubeObject>();
@@ -43,7 +44,11 @@ class FakeWorld {
         return cache;
       },
     };
-    this.caches = new OperatorCaches(factory as unknown as Pick<InformerFactory, 'informer'>, namespace);
+    this.caches = new OperatorCaches(
+      factory as unknown as Pick<InformerFactory, 'informer'>,
+      namespace,
+      capabilities,
+    );
   }
 
   cache(plural: string): FakeCache<KubeObject> {
@@ -440,5 +445,91 @@ describe('a MetalLB resource that is gone', () => {
     world.writes.length = 0;
     await reconciler.reconcile(keyOf('other', 'metallb'), context());
     expect(world.writes).toEqual([]);
+  });
+});
+
+describe('where the cluster serves ServiceMonitors', () => {
+  const monitoring: ClusterCapabilities = { serviceMonitors: true, openShift: false };
+
+  function monitoredWorld(): { world: FakeWorld; reconciler: MetalLBReconciler } {
+    const monitored = new FakeWorld(monitoring);
+    return {
+      world: monitored,
+      reconciler: new MetalLBReconciler({
+        env: defaultOperatorEnv,
+        capabilities: monitoring,
+        caches: monitored.caches,
+        client: monitored.client,
+        applier: monitored.applier,
+        recorder: monitored.recorder,
+        now: () => Date.UTC(2026, 0, 1),
+      }),
+    };
+  }
+
+  it('applies the metrics Services, ServiceMonitors and the metrics-reader ClusterRole, then writes nothing more', async () => {
+    const { world: monitored, reconciler: monitoredReconciler } = monitoredWorld();
+    monitored.putMetalLB('metallb');
+    await monitoredReconciler.reconcile(metallbKey, context());
+    expect(monitored.writes).toEqual(
+      expect.arrayContaining([
+        'apply ClusterRole/metallb-metrics-reader',
+        'apply Service/controller-monitor-service',
+        'apply Service/speaker-monitor-service',
+        'apply ServiceMonitor/controller-monitor',
+        'apply ServiceMonitor/speaker-monitor',
+      ]),
+    );
+    monitored.makeWorkloadsReady();
+    await monitoredReconciler.reconcile(metallbKey, context());
+    const before = monitored.writes.length;
+    await monitoredReconciler.reconcile(metallbKey, context());
+    expect(monitored.writes.slice(before)).toEqual([]);
+  });
+
+  it('deletes the monitoring objects with everything else when the MetalLB resource goes', async () => {
+    const { world: monitored, reconciler: monitoredReconciler } = monitoredWorld();
+    monitored.putMetalLB('metallb');
+    await monitoredReconciler.reconcile(metallbKey, context());
+    const cr = monitored.metallb('metallb') as unknown as Mutable;
+    monitored.cache('metallbs').set({
+      ...cr,
+      metadata: { ...cr.metadata, deletionTimestamp: '2026-01-01T00:01:00Z', resourceVersion: '999' },
+    } as unknown as KubeObject);
+    const before = monitored.writes.length;
+    await monitoredReconciler.reconcile(metallbKey, context());
+    expect(monitored.writes.slice(before)).toEqual(
+      expect.arrayContaining([
+        'delete ClusterRole/metallb-metrics-reader',
+        'delete Service/controller-monitor-service',
+        'delete Service/speaker-monitor-service',
+        'delete ServiceMonitor/controller-monitor',
+        'delete ServiceMonitor/speaker-monitor',
+      ]),
+    );
+  });
+
+  it('deletes the monitoring objects once the cluster no longer serves ServiceMonitors', async () => {
+    const { world: monitored, reconciler: monitoredReconciler } = monitoredWorld();
+    monitored.putMetalLB('metallb');
+    await monitoredReconciler.reconcile(metallbKey, context());
+    // A fresh term renders without them but still sees the Services and the ClusterRole it made.
+    const plain = new MetalLBReconciler({
+      env: defaultOperatorEnv,
+      caches: monitored.caches,
+      client: monitored.client,
+      applier: monitored.applier,
+      recorder: monitored.recorder,
+      now: () => Date.UTC(2026, 0, 1),
+    });
+    const before = monitored.writes.length;
+    await plain.reconcile(metallbKey, context());
+    expect(monitored.writes.slice(before).filter((w) => w.startsWith('delete'))).toEqual(
+      expect.arrayContaining([
+        'delete ClusterRole/metallb-metrics-reader',
+        'delete Service/controller-monitor-service',
+        'delete Service/speaker-monitor-service',
+      ]),
+    );
   });
 });

@@ -27,6 +27,7 @@ import {
   ownedClusterObjectsSelector,
   renderMetalLB,
   speakerDaemonSetName,
+  type ClusterCapabilities,
   type OwnerIdentity,
 } from './render/index.js';
 import { singletonDecision } from './singleton.js';
@@ -41,6 +42,8 @@ const cleanupPollMs = 1_000;
 
 export interface ReconcilerOptions {
   readonly env: OperatorEnv;
+  /** What the cluster serves (ServiceMonitors, OpenShift); default neither. */
+  readonly capabilities?: ClusterCapabilities;
   readonly caches: OperatorCaches;
   readonly client: Pick<RawClient, 'patch' | 'list' | 'get'>;
   readonly applier: Pick<Applier, 'apply' | 'applyStatus' | 'deleteIfExists'>;
@@ -181,7 +184,8 @@ export class MetalLBReconciler {
     | { readonly ok: true; readonly objects: KubeObject[] }
     | { readonly ok: false; readonly finding: Finding } {
     const problems = validateMetalLB(cr as unknown as Record<string, unknown>);
-    const result = problems.length === 0 ? renderMetalLB(cr, this.options.env) : undefined;
+    const result =
+      problems.length === 0 ? renderMetalLB(cr, this.options.env, this.options.capabilities) : undefined;
     if (result?.ok) return { ok: true, objects: result.objects };
     const all = result && !result.ok ? result.problems : problems;
     return {

@@ -1,7 +1,7 @@
 /**
  * Runs one long-running component (operator, controller, speaker, webhook) the same way every time:
- * credentials (a clear error when there are none), the logger, the API client, the metrics and probe
- * servers, leader election with an explicit policy for a lost Lease, and an ordered shutdown on SIGTERM or
+ * credentials (a clear error when there are none), the logger, the API client, the metrics (HTTPS for
+ * authorized callers unless told otherwise) and probe servers, leader election with an explicit policy for a lost Lease, and an ordered shutdown on SIGTERM or
  * SIGINT. The component only says what it runs.
  *
  * Start: load credentials → create the component (it registers its metrics and probe checks) → servers
@@ -19,6 +19,7 @@ import { loadKubeConfig, type LoadedKubeConfig } from './kube-config.js';
 import { ApiLeaseStore, LeaderElector, type LeaseStore } from './leader-election.js';
 import { LeaderMetrics } from './leader-metrics.js';
 import { createLogger, type Logger } from './logging.js';
+import { MetricsAuthorizer } from './metrics-auth.js';
 import { RawClient } from './raw-client.js';
 import { Shutdown } from './shutdown.js';
 
@@ -73,6 +74,10 @@ export interface ComponentHostOptions<C extends Component> {
   readonly metricsBindAddress?: string | undefined;
   /** HOST:PORT of /healthz and /readyz; undefined serves none. */
   readonly healthBindAddress?: string | undefined;
+  /** Plain HTTP /metrics for anyone (development, tests); default HTTPS for authorized callers only. */
+  readonly metricsInsecure?: boolean | undefined;
+  /** tls.crt and tls.key of the HTTPS metrics, followed for rotation; default a self-signed certificate. */
+  readonly metricsCertDir?: string | undefined;
   /** This replica, in the Lease and in events; default "<hostname>_<random>". */
   readonly identity?: string | undefined;
   /** Campaign for this Lease before leading; undefined: a LedComponent leads at once. */
@@ -111,7 +116,14 @@ export async function runComponent<C extends Component>(options: ComponentHostOp
     options.reportError(`${options.name}: ${(error as Error).message}`);
     return 1;
   }
-  return new ComponentHost(options, loaded).run();
+  let host: ComponentHost<C>;
+  try {
+    host = new ComponentHost(options, loaded);
+  } catch (error) {
+    options.reportError(`${options.name}: ${(error as Error).message}`);
+    return 1;
+  }
+  return host.run();
 }
 
 function defaultCredentials(kubeconfig: string | undefined): LoadedKubeConfig {
@@ -144,6 +156,12 @@ class ComponentHost<C extends Component> {
     this.servers = new ComponentServers({
       metricsBindAddress: options.metricsBindAddress,
       healthBindAddress: options.healthBindAddress,
+      secureMetrics: options.metricsInsecure
+        ? undefined
+        : {
+            authorizer: new MetricsAuthorizer({ client: this.client }),
+            certDir: options.metricsCertDir,
+          },
       logger: this.log,
     });
     this.identity = options.identity || `${hostname()}_${randomUUID()}`;
@@ -200,6 +218,7 @@ class ComponentHost<C extends Component> {
       {
         ...this.options.ready.fields?.(component, context),
         metricsPort: this.servers.metricsPort,
+        ...(this.servers.metricsPort !== undefined ? { metricsSecure: this.servers.metricsSecure } : {}),
         healthPort: this.servers.healthPort,
       },
       this.options.ready.message,

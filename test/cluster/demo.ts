@@ -133,6 +133,49 @@ async function controllerStep(demo: DemoContext): Promise<string> {
   return serviceIP(demo);
 }
 
+/** The controller's metrics as a cluster Prometheus gets them: HTTPS, a ServiceAccount token, RBAC. */
+async function metricsStep(demo: DemoContext): Promise<void> {
+  demo.step(
+    'scraping the controller metrics over HTTPS: refused without a token, served to metallb-metrics-reader',
+  );
+  const log = join(demo.stateDir, 'logs', 'controller.log');
+  const port = await waitFor('the controller to log its metrics port', async () => {
+    const line = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((entry) => entry.includes('"msg":"controller running"'))
+      // The log of an earlier demo run may precede this one's.
+      .at(-1);
+    return line ? (JSON.parse(line) as { metricsPort: number }).metricsPort : undefined;
+  });
+  const { RawClient } = await import('../../src/runtime/raw-client.js');
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { metricsReader, scrape } = await import('./lab/metrics-access.js');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(demo.state.kubeconfig);
+  const client = new RawClient(kubeConfig);
+  const anonymous = await scrape(port);
+  console.log(
+    `   https://127.0.0.1:${port}/metrics without a token: ${anonymous.status} ${anonymous.body.trim()}`,
+  );
+  const plain = await scrape(port, { scheme: 'http' });
+  console.log(`   plain http://127.0.0.1:${port}/metrics: ${plain.status === 0 ? plain.body : plain.status}`);
+  const reader = await metricsReader(client, 'default', 'demo-prometheus', true);
+  try {
+    const allowed = await waitFor('the metrics reader to be allowed', async () => {
+      const result = await scrape(port, { token: reader.token });
+      return result.status === 200 ? result : undefined;
+    });
+    const series = allowed.body.split('\n').filter((line) => line.startsWith('metallb_allocator_addresses'));
+    console.log(
+      `   with the token of ServiceAccount default/demo-prometheus (bound to ClusterRole metallb-metrics-reader): ${allowed.status}`,
+    );
+    for (const line of series) console.log(`     ${line}`);
+  } finally {
+    await reader.remove();
+    client.close();
+  }
+}
+
 function serviceIP(demo: DemoContext): Promise<string> {
   return demo.kubectl(
     'get',
@@ -362,6 +405,7 @@ async function main(): Promise<void> {
     await webhookStep(demo);
     await operatorStep(demo);
     await controllerStep(demo);
+    await metricsStep(demo);
     await bgpStep(demo);
     await l2Step(demo);
 

@@ -37,7 +37,7 @@ describe('the controller Deployment', () => {
     expect(controller.image).toBe('registry.example/metallb:1.0');
     expect(controller.args).toContain('--port=29150');
     expect(controller.args).toContain('--health-probe-port=7472');
-    expect(controller.ports).toEqual([{ name: 'metrics', containerPort: 29150, protocol: 'TCP' }]);
+    expect(controller.ports).toEqual([{ name: 'metricshttps', containerPort: 29150, protocol: 'TCP' }]);
     expect(controller.livenessProbe?.httpGet?.port).toBe(7472);
   });
 
@@ -47,6 +47,7 @@ describe('the controller Deployment', () => {
       '--namespace=metallb-system',
       '--port=9120',
       '--health-probe-port=17472',
+      '--metrics-cert-dir=/etc/metrics',
       '--log-level=info',
     ]);
   });

@@ -9,9 +9,12 @@ import {
   selectorLabels,
   type OwnerIdentity,
 } from './labels.js';
+import { metricsPortName } from './monitoring.js';
 import {
   httpProbe,
   mainContainerResources,
+  metricsCertsMount,
+  metricsCertsVolumeOf,
   nodeSelector,
   operandArgs,
   podAnnotations,
@@ -41,6 +44,7 @@ export function controllerDeployment(cr: MetalLB, env: OperatorEnv, owner: Owner
           nodeSelector: nodeSelector(spec.controllerNodeSelector),
           ...(userTolerations.length > 0 ? { tolerations: userTolerations } : {}),
           ...podSchedulingSettings(config),
+          volumes: [metricsCertsVolumeOf('controller')],
           securityContext: {
             runAsNonRoot: true,
             runAsUser: 65534,
@@ -58,7 +62,7 @@ export function controllerDeployment(cr: MetalLB, env: OperatorEnv, owner: Owner
                 { name: 'METALLB_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                 { name: 'METALLB_BGP_TYPE', value: 'frr' },
               ],
-              ports: [{ name: 'metrics', containerPort: env.metricsPort, protocol: 'TCP' }],
+              ports: [{ name: metricsPortName, containerPort: env.metricsPort, protocol: 'TCP' }],
               livenessProbe: httpProbe('/healthz', env.livenessPort),
               readinessProbe: httpProbe('/readyz', env.livenessPort),
               securityContext: {
@@ -66,6 +70,7 @@ export function controllerDeployment(cr: MetalLB, env: OperatorEnv, owner: Owner
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ['ALL'] },
               },
+              volumeMounts: [metricsCertsMount],
               ...mainContainerResources(config),
             },
           ],

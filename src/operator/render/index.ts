@@ -19,6 +19,13 @@ import {
   roleBinding,
   serviceAccount,
 } from './rbac.js';
+import {
+  metricsReaderClusterRole,
+  metricsService,
+  noCapabilities,
+  serviceMonitor,
+  type ClusterCapabilities,
+} from './monitoring.js';
 import { speakerDaemonSet } from './speaker.js';
 
 export type RenderResult =
@@ -30,7 +37,11 @@ export const metallbResourceName = 'metallb';
 
 export const supportedBgpBackends: readonly string[] = ['frr'];
 
-export function renderMetalLB(cr: MetalLB, env: OperatorEnv): RenderResult {
+export function renderMetalLB(
+  cr: MetalLB,
+  env: OperatorEnv,
+  capabilities: ClusterCapabilities = noCapabilities,
+): RenderResult {
   const owner = ownerIdentity(cr, cr.metadata.namespace ?? env.namespace);
   const problems = checkRenderable(cr, env, owner);
   if (problems.length > 0) return { ok: false, problems };
@@ -46,8 +57,22 @@ export function renderMetalLB(cr: MetalLB, env: OperatorEnv): RenderResult {
     frrReloaderConfigMap(owner),
     controllerDeployment(cr, env, owner),
     speakerDaemonSet(cr, env, owner),
+    ...(capabilities.serviceMonitors ? monitoringObjects(env, owner, capabilities) : []),
   ];
   return { ok: true, objects: objects.map((object) => withoutEmptyValues(object) as KubernetesObject) };
+}
+
+/** Where Prometheus finds the operands' metrics, and the role that lets it read them. */
+function monitoringObjects(
+  env: OperatorEnv,
+  owner: OwnerIdentity,
+  capabilities: ClusterCapabilities,
+): KubernetesObject[] {
+  return [
+    metricsReaderClusterRole(owner),
+    ...components.map((component) => metricsService(component, env, owner)),
+    ...components.map((component) => serviceMonitor(component, owner, capabilities)),
+  ];
 }
 
 /** What stops the CR from being rendered at all, each with what would be right. */
@@ -112,6 +137,7 @@ function withoutEmptyValues(value: unknown): unknown {
   return value;
 }
 
+export { metricsReaderClusterRoleName, noCapabilities, type ClusterCapabilities } from './monitoring.js';
 export { frrFilesDigestAnnotation, controlPlaneTolerations } from './speaker.js';
 export {
   controllerDeploymentName,

@@ -1,7 +1,16 @@
 /** Pod settings both operands take from the CR the same way. */
-import type { V1Affinity, V1Probe, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import type {
+  V1Affinity,
+  V1Probe,
+  V1ResourceRequirements,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import type { MetalLB, MetalLBComponentConfig, Toleration } from '../../api/types.generated.js';
 import type { OperatorEnv } from '../env.js';
+import type { Component } from './labels.js';
+import { metricsCertDir, metricsCertSecretName } from './monitoring.js';
 
 /** Our binaries are built for Linux only; a user selector cannot lift that. */
 const linuxOnly = { 'kubernetes.io/os': 'linux' };
@@ -63,6 +72,7 @@ export function operandArgs(cr: MetalLB, env: OperatorEnv): string[] {
     `--namespace=${env.namespace}`,
     `--port=${env.metricsPort}`,
     `--health-probe-port=${env.livenessPort}`,
+    `--metrics-cert-dir=${metricsCertDir}`,
     `--log-level=${spec.logLevel ?? 'info'}`,
     ...(spec.loadBalancerClass ? [`--lb-class=${spec.loadBalancerClass}`] : []),
   ];
@@ -78,3 +88,22 @@ export function httpProbe(path: string, port: number, host?: string): V1Probe {
     failureThreshold: 3,
   };
 }
+
+const metricsCertsVolume = 'metrics-certs';
+
+/**
+ * The Secret with the metrics serving certificate (filled by OpenShift's service CA, or by whoever the user
+ * chooses); optional, so the pod starts without it and serves a self-signed certificate meanwhile.
+ */
+export function metricsCertsVolumeOf(component: Component): V1Volume {
+  return {
+    name: metricsCertsVolume,
+    secret: { secretName: metricsCertSecretName(component), optional: true },
+  };
+}
+
+export const metricsCertsMount: V1VolumeMount = {
+  name: metricsCertsVolume,
+  mountPath: metricsCertDir,
+  readOnly: true,
+};

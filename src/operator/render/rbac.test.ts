@@ -164,6 +164,16 @@ describe('the operands RBAC', () => {
     const rules = rulesOf('ClusterRole', 'metallb-system:speaker');
     expect(allows(rules, 'coordination.k8s.io', 'leases', 'get')).toBe(false);
   });
+
+  it('lets both operands ask who a metrics scraper is and whether it may get /metrics, and nothing more there', () => {
+    for (const component of ['controller', 'speaker']) {
+      const rules = rulesOf('ClusterRole', `metallb-system:${component}`);
+      expect(allows(rules, 'authentication.k8s.io', 'tokenreviews', 'create')).toBe(true);
+      expect(allows(rules, 'authorization.k8s.io', 'subjectaccessreviews', 'create')).toBe(true);
+      expect(allows(rules, 'authentication.k8s.io', 'tokenreviews', 'list')).toBe(false);
+      expect(allows(rules, 'authorization.k8s.io', 'subjectaccessreviews', 'get')).toBe(false);
+    }
+  });
 });
 
 describe('the admission policy on Leases in the namespace', () => {

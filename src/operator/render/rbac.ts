@@ -33,6 +33,12 @@ export const recordEvents: V1PolicyRule[] = [
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
+// The metrics endpoint asks the API server who a scraper is and whether it may read /metrics.
+const reviewMetricsCallers: V1PolicyRule[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];
+
 /** What each operand needs across namespaces; the operator's install holds it too, so it may grant it. */
 export const clusterRules: Record<Component, V1PolicyRule[]> = {
   controller: [
@@ -42,11 +48,13 @@ export const clusterRules: Record<Component, V1PolicyRule[]> = {
     // Pools select Services by their namespace's labels.
     { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: read },
     ...recordEvents,
+    ...reviewMetricsCallers,
   ],
   speaker: [
     { apiGroups: [''], resources: ['services', 'nodes'], verbs: read },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
     ...recordEvents,
+    ...reviewMetricsCallers,
   ],
 };
 

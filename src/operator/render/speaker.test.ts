@@ -63,6 +63,7 @@ describe('the speaker DaemonSet', () => {
       '--namespace=metallb-system',
       '--port=9120',
       '--health-probe-port=17472',
+      '--metrics-cert-dir=/etc/metrics',
       '--log-level=info',
     ]);
   });

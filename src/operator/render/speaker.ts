@@ -22,9 +22,12 @@ import {
   speakerDaemonSetName,
   type OwnerIdentity,
 } from './labels.js';
+import { metricsPortName } from './monitoring.js';
 import {
   httpProbe,
   mainContainerResources,
+  metricsCertsMount,
+  metricsCertsVolumeOf,
   nodeSelector,
   operandArgs,
   podAnnotations,
@@ -105,6 +108,7 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
               name: volume.reloaderScript,
               configMap: { name: frrReloaderConfigMapName, defaultMode: 0o555 },
             },
+            metricsCertsVolumeOf('speaker'),
           ],
           initContainers: [
             {
@@ -137,7 +141,7 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
                 { name: 'FRR_CONFIG_FILE', value: frrConfigFile },
                 { name: 'FRR_RELOADER_PID_FILE', value: frrReloaderPidFile },
               ],
-              ports: [{ name: 'metrics', containerPort: env.metricsPort, protocol: 'TCP' }],
+              ports: [{ name: metricsPortName, containerPort: env.metricsPort, protocol: 'TCP' }],
               // On the host network the node's loopback is the pod's, whichever address the speaker binds.
               livenessProbe: httpProbe('/healthz', env.livenessPort, loopback),
               readinessProbe: httpProbe('/readyz', env.livenessPort, loopback),
@@ -154,7 +158,7 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
               },
               // The speaker reads FRR's state for its BGP/BFD metrics and session reports through the vty
               // sockets, so no separate exporter container is needed.
-              volumeMounts: [mounts.reloader, mounts.frrSockets],
+              volumeMounts: [mounts.reloader, mounts.frrSockets, metricsCertsMount],
               ...mainContainerResources(config),
             },
             {

@@ -26,7 +26,16 @@ export interface StartOptions {
   readonly wrapper?: readonly string[];
   /** Pass --kubeconfig for the e2e cluster (default true). */
   readonly kubeconfig?: boolean;
+  /**
+   * Serve /metrics as in a cluster: HTTPS, bearer token, authorization. Default false: suites that scrape
+   * metrics to check the product's behaviour get plain HTTP (--metrics-insecure); the secured endpoint has
+   * suites of its own.
+   */
+  readonly secureMetrics?: boolean;
 }
+
+/** The subcommands that serve metrics, and so take --metrics-insecure. */
+const servingMetrics: ReadonlySet<string> = new Set(['controller', 'speaker', 'operator']);
 
 /** The built CLI entry: `make e2e` builds first, so dist/ is current. */
 export function cliEntry(): string {
@@ -48,6 +57,7 @@ export function startProduct(
     cliEntry(),
     subcommand,
     ...(options.kubeconfig === false ? [] : [`--kubeconfig=${kubeconfigPath()}`]),
+    ...(servingMetrics.has(subcommand) && !options.secureMetrics ? ['--metrics-insecure'] : []),
     ...args,
   ];
   const child = ManagedProcess.start(
