@@ -58,6 +58,10 @@ export const operatorClusterRules: readonly DescribedRule[] = [
       verbs: readWrite,
     },
   },
+  {
+    why: 'held to grant it to Prometheus in the metallb-metrics-reader ClusterRole the operator renders',
+    rule: { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+  },
   // Includes creating events in every namespace, which the operator's own events use too.
   ...heldForOperands(clusterRules),
 ];
@@ -82,6 +86,14 @@ export const operatorNamespacedRules: readonly DescribedRule[] = [
       resources: ['serviceaccounts', 'configmaps'],
       verbs: readWrite,
     },
+  },
+  {
+    why: 'metrics Services and ServiceMonitors for the controller and speaker, rendered when the ServiceMonitor kind is served',
+    rule: { apiGroups: [''], resources: ['services'], verbs: readWrite },
+  },
+  {
+    why: 'ServiceMonitors that tell the cluster monitoring where the metrics are',
+    rule: { apiGroups: ['monitoring.coreos.com'], resources: ['servicemonitors'], verbs: readWrite },
   },
   {
     why: "the operands' Roles and RoleBindings",
