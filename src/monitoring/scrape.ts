@@ -18,11 +18,24 @@ export interface StaticScrapeOptions {
   readonly evaluationInterval?: string;
   /** Rule files to load; default the plain rule file next to the configuration. */
   readonly ruleFiles?: readonly string[];
+  /**
+   * A file holding the bearer token of an identity bound to the metallb-metrics-reader ClusterRole; the
+   * endpoints answer 401/403 without one. Default: the in-cluster ServiceAccount token.
+   */
+  readonly tokenFile?: string;
+  /** The CA that signed the endpoints' certificates; without one the certificate is not verified. */
+  readonly caFile?: string;
 }
+
+const inClusterToken = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 function scrapeJob(component: Component, options: StaticScrapeOptions): Record<string, unknown> {
   return {
     job_name: `metallb-${component}`,
+    // The endpoints serve HTTPS only and authorize every scrape (TokenReview + SubjectAccessReview).
+    scheme: 'https',
+    authorization: { type: 'Bearer', credentials_file: options.tokenFile ?? inClusterToken },
+    tls_config: options.caFile ? { ca_file: options.caFile } : { insecure_skip_verify: true },
     static_configs: [
       { targets: [...options.targets[component]], labels: { namespace: options.namespace, component } },
     ],

@@ -1,6 +1,6 @@
 /**
- * A real Prometheus (Debian's, on loopback) scrapes `metallb controller` running against the local control
- * plane, with the alert rules of the test profile and the scrape configuration the product generates:
+ * A real Prometheus (Debian's, on loopback) scrapes `metallb controller` (against the local control plane)
+ * over HTTPS, with the token of a ServiceAccount bound to the operator's metrics-reader ClusterRole, with the alert rules of the test profile and the scrape configuration the product generates:
  * exhausting a small pool makes MetalLBAddressPoolExhausted and MetalLBServicePendingAddress reach firing, and
  * every dashboard query about the controller returns a series. (The BGP and BFD queries need speakers with
  * FRR; they are not run here.)
@@ -17,6 +17,7 @@ import { dashboardQueries } from '../../src/monitoring/dashboard.js';
 import { staticScrapeConfig } from '../../src/monitoring/scrape.js';
 import { apiStatus } from '../../src/runtime/raw-client.js';
 import { createNamespace, ensureNamespace, rawClient, waitFor } from '../cluster/lab/cluster.js';
+import { metricsReader, type MetricsIdentity } from '../cluster/lab/metrics-access.js';
 import { startProduct, type ProductProcess } from '../cluster/lab/product.js';
 import { ManagedProcess, freePort } from '../cluster/processes.js';
 
@@ -28,6 +29,7 @@ const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${metallbNamespace}/l
 const speakerMetrics = /metallb_(bgp|bfd|frr|speaker)_/;
 
 let controller: ProductProcess | undefined;
+let reader: MetricsIdentity | undefined;
 let prometheus: ManagedProcess | undefined;
 let prometheusUrl = '';
 let workDir = '';
@@ -83,8 +85,11 @@ beforeAll(async () => {
     });
   namespace = await createNamespace('monitoring');
 
+  // Secured metrics, as in production: Prometheus scrapes over HTTPS with the token of a ServiceAccount
+  // bound to exactly the ClusterRole the operator renders for monitoring.
   controller = startProduct('controller', ['--port=0', '--health-probe-port=0'], {
     env: { METALLB_POD_NAME: 'monitoring-e2e' },
+    secureMetrics: true,
   });
   const running = controller;
   const line = await waitFor(
@@ -101,6 +106,8 @@ beforeAll(async () => {
   const metricsPort = (JSON.parse(line) as { metricsPort: number }).metricsPort;
 
   workDir = mkdtempSync(join(tmpdir(), 'metallb-prometheus-'));
+  reader = await metricsReader(rawClient(), namespace, 'prometheus', true);
+  writeFileSync(join(workDir, 'token'), reader.token, { mode: 0o600 });
   writeFileSync(join(workDir, 'rules.yaml'), stringify(ruleGroups('test')));
   writeFileSync(
     join(workDir, 'prometheus.yml'),
@@ -110,6 +117,7 @@ beforeAll(async () => {
         targets: { controller: [`127.0.0.1:${metricsPort}`], speaker: [] },
         scrapeInterval: '1s',
         ruleFiles: [join(workDir, 'rules.yaml')],
+        tokenFile: join(workDir, 'token'),
       }),
     ),
   );
@@ -131,6 +139,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prometheus?.stop();
   await controller?.stop();
+  await reader?.remove();
   if (namespace) {
     await rawClient()
       .delete(`/api/v1/namespaces/${namespace}`)
