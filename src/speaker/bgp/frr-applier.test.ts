@@ -293,6 +293,28 @@ describe('FrrApplier fast path for address changes', () => {
     await applier.stop();
   });
 
+  it('does not probe after a fast apply: the next quiet check takes the running configuration as the reference', async () => {
+    const frr = new FakeFrrWithVtysh();
+    const { clock, applier, settle } = setup({}, frr);
+    applier.setDesired(config('198.51.100.1/32'));
+    await settle();
+    applier.setDesired(config('198.51.100.1/32', '198.51.100.2/32'));
+    frr.probeResult = { ...frr.probeResult, runningConfig: 'with .2' };
+    await settle();
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.steps).toHaveLength(3);
+    // Drift after that reference is still drift.
+    frr.probeResult = { ...frr.probeResult, runningConfig: 'emptied' };
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.steps.slice(3).map((step) => step.split('\n')[0])).toEqual([
+      'replay hostname worker-0',
+      'apply hostname worker-0',
+    ]);
+    await applier.stop();
+  });
+
   it('falls back to a full reload in the same attempt when vtysh refuses a line', async () => {
     const frr = new FakeFrrWithVtysh();
     const { applier, settle } = setup({}, frr);

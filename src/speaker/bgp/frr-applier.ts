@@ -102,6 +102,11 @@ export class FrrApplier {
   /** FRR as probed right after the last successful apply: the reference for drift. */
   private appliedProbe: FrrProbe | undefined;
   /**
+   * The fast path changed the running configuration without probing it afterwards (two more vtysh runs per
+   * change, and the next change waits for them): the next quiet check takes its probe as the reference.
+   */
+  private referenceStale = false;
+  /**
    * The daemons' PIDs taken just before the last successful apply: the reference for restarts. Taken
    * before, so that a daemon restarting while or right after the configuration is applied still counts.
    */
@@ -229,6 +234,7 @@ export class FrrApplier {
     const startedAt = this.clock.now();
     this.attempts += 1;
     let outcome: { ok: true } | { ok: false; error: string };
+    let incremental = false;
     const pidsBefore = await this.options.control.pids?.();
     try {
       if (this.written !== text) {
@@ -237,6 +243,7 @@ export class FrrApplier {
       }
       const control = this.options.control;
       const fast = await this.applyIncrementally(text);
+      incremental = fast?.ok === true;
       if (fast?.ok) {
         outcome = fast;
       } else {
@@ -253,7 +260,7 @@ export class FrrApplier {
     }
     const durationMs = this.clock.now() - startedAt;
     if (outcome.ok) {
-      await this.succeeded(text, pidsBefore, durationMs);
+      await this.succeeded(text, pidsBefore, durationMs, incremental);
     } else {
       this.failed(outcome.error, durationMs);
     }
@@ -294,6 +301,7 @@ export class FrrApplier {
     text: string,
     pidsBefore: DaemonPids | undefined,
     durationMs: number,
+    incremental: boolean,
   ): Promise<void> {
     const wasFailing = this.failures >= this.failureThreshold;
     const attempts = this.failures + 1;
@@ -305,13 +313,18 @@ export class FrrApplier {
     this.lastError = undefined;
     this.reportedError = undefined;
     this.backoff.reset();
-    const probe = await this.options.control.probe();
-    this.recordProbe(probe);
-    if (probe.reachable) this.appliedProbe = probe;
+    if (incremental) {
+      this.referenceStale = true;
+    } else {
+      const probe = await this.options.control.probe();
+      this.recordProbe(probe);
+      if (probe.reachable) this.appliedProbe = probe;
+      this.referenceStale = false;
+    }
     this.options.metrics?.reloadSucceeded();
     this.options.metrics?.setConfigApplied(this.isApplied());
     this.log.info(
-      { bytes: Buffer.byteLength(text), attempts, durationMs },
+      { bytes: Buffer.byteLength(text), attempts, durationMs, incremental },
       'FRR runs the desired configuration',
     );
     if (wasFailing) this.options.hooks?.onRecovered?.();
@@ -410,7 +423,14 @@ export class FrrApplier {
       return;
     }
     if (this.failures > 0) return;
-    if (reference?.runningConfig && probe.runningConfig && reference.runningConfig !== probe.runningConfig) {
+    if (this.referenceStale) {
+      this.appliedProbe = probe;
+      this.referenceStale = false;
+    } else if (
+      reference?.runningConfig &&
+      probe.runningConfig &&
+      reference.runningConfig !== probe.runningConfig
+    ) {
       this.requestReapply(
         'the running configuration no longer matches what was applied (a daemon restarted?)',
       );
