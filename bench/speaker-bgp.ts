@@ -210,7 +210,8 @@ async function main(): Promise<void> {
       pool: 'bench',
       endpointNodes: nodeNames,
     });
-    await waitUntil('the warm-up route', Date.now() + 120_000, async () => {
+    // Sessions and the first full apply: minutes on a machine shared with other work.
+    await waitUntil('the warm-up route', Date.now() + 600_000, async () => {
       return (await lab.routerNextHops(`${WARM_UP_IP}/32`)).length === nodeCount;
     });
 
