@@ -2,16 +2,17 @@
  * How long a LoadBalancer IP takes to reach a BGP router: from the moment its address is written into the
  * Service's status (the controller's last step) until the router has installed the /32, through
  * `metallb speaker` and FRR in network namespaces. Prints median, p90, p99 and max over N services, for the
- * first next hop and for the full ECMP set (every node).
+ * first next hop and for the full ECMP set (every node). Then the way back: each address is removed from
+ * its Service's status at the same pace, and timed until the router has no next hop left for it.
  *
  * Run as root with FRR installed, after `npx tsc -p .` (the speakers run from dist/):
  *   node --import tsx bench/speaker-bgp.ts [--services 200] [--nodes 2] [--interval-ms 100] [--sequential]
  *     [--order ascending|descending] [--verbose] [--speaker-log-level info]
- * Paced mode (default) writes one status every interval, as a busy controller would; --sequential waits
- * for each route before the next Service, measuring an idle speaker. Ascending addresses (the controller's
- * lowest-free order) append to the speaker's prefix lists; descending ones insert before every existing
- * entry, which renumbers them, the worst case for FRR (its route-map delay timer, 5 s by default, holds
- * updates after a prefix-list edit).
+ * Paced mode (default) writes one status every interval, as a busy controller would (--interval-ms 0: a
+ * burst, every status written at once); --sequential waits for each route before the next Service,
+ * measuring an idle speaker. Ascending addresses are the controller's lowest-free order; descending ones
+ * sort before every existing entry, which used to renumber the speaker's prefix lists (sequence numbers are
+ * now derived from each prefix, so the order should not matter).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ import {
 import {
   METALLB_NAMESPACE,
   applyMetallb,
+  clearServiceIngress,
   createLoadBalancerService,
   setServiceIngress,
   startSpeakers,
@@ -66,6 +68,9 @@ interface Timing {
   writtenAt: number;
   firstHopAt?: number;
   allHopsAt?: number;
+  /** When the address was removed from the status again, and when the router had no next hop left. */
+  clearedAt?: number;
+  goneAt?: number;
 }
 
 /** Polls the router's RIB as fast as vtysh answers, stamping when each prefix gets its first and last hop. */
@@ -95,6 +100,11 @@ class RouterWatcher {
         if (!timing) continue;
         timing.firstHopAt ??= seenAt;
         if (hops.length >= this.expectedHops) timing.allHopsAt ??= seenAt;
+      }
+      for (const [prefix, timing] of this.timings) {
+        // Only a poll that started after the removal can tell that it took effect.
+        if (timing.clearedAt !== undefined && timing.clearedAt <= started && !installed.has(prefix))
+          timing.goneAt ??= seenAt;
       }
       await sleep(Math.max(0, 20 - (Date.now() - started)));
     }
@@ -200,7 +210,8 @@ async function main(): Promise<void> {
       pool: 'bench',
       endpointNodes: nodeNames,
     });
-    await waitUntil('the warm-up route', Date.now() + 120_000, async () => {
+    // Sessions and the first full apply: minutes on a machine shared with other work.
+    await waitUntil('the warm-up route', Date.now() + 600_000, async () => {
       return (await lab.routerNextHops(`${WARM_UP_IP}/32`)).length === nodeCount;
     });
 
@@ -243,10 +254,33 @@ async function main(): Promise<void> {
     await waitUntil('every route at the router', deadline, () =>
       [...timings.values()].every((timing) => timing.allHopsAt !== undefined),
     );
+
+    // The way back, in the same order and at the same pace.
+    const withdrawalStarted = Date.now();
+    for (const [index, name] of names.entries()) {
+      const ip = `203.0.113.${hostOf(index)}`;
+      const timing = timings.get(`${ip}/32`) as Timing;
+      timing.clearedAt = Date.now();
+      await clearServiceIngress(namespace, name);
+      if (values.sequential) {
+        await waitUntil(`${ip} gone from the router`, Math.min(deadline, Date.now() + 60_000), () => {
+          return timing.goneAt !== undefined;
+        }).catch(async (error: unknown) => {
+          process.stderr.write(`${await labState(lab, speakers, `${ip}/32`)}\n`);
+          throw error;
+        });
+      } else {
+        await sleep(Math.max(0, withdrawalStarted + (index + 1) * intervalMs - Date.now()));
+      }
+    }
+    await waitUntil('every route gone from the router', deadline, () =>
+      [...timings.values()].every((timing) => timing.goneAt !== undefined),
+    );
     await watcher.stop();
 
     const first = [...timings.values()].map((t) => (t.firstHopAt as number) - t.writtenAt);
     const all = [...timings.values()].map((t) => (t.allHopsAt as number) - t.writtenAt);
+    const gone = [...timings.values()].map((t) => (t.goneAt as number) - (t.clearedAt as number));
     const mode = `${values.sequential ? 'sequential' : `one status write every ${intervalMs} ms`}, ${values.order} addresses`;
     process.stdout.write(
       [
@@ -254,6 +288,8 @@ async function main(): Promise<void> {
         `Service status written → route installed at the router (${serviceCount} services, ${nodeCount} nodes, ${mode})`,
         summary('first next hop', first),
         summary(`all ${nodeCount} next hops (ECMP)`, all),
+        `Service status cleared → route gone from the router (same pace and order)`,
+        summary('no next hop left', gone),
         `router polled every ~${Math.round(watcher.meanPollMs)} ms (figures are rounded up by up to that much)`,
         '',
       ].join('\n'),

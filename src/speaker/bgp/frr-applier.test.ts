@@ -38,6 +38,17 @@ class FakeFrr implements FrrControl {
   }
 }
 
+/** A control that can also run a few lines through vtysh, recording them. */
+class FakeFrrWithVtysh extends FakeFrr {
+  /** Outcomes of the next executes; ok once they run out. */
+  readonly executeOutcomes: ApplyOutcome[] = [];
+
+  async execute(file: string): Promise<ApplyOutcome> {
+    this.steps.push(`execute ${readFileSync(file, 'utf8').trim()}`);
+    return this.executeOutcomes.shift() ?? { ok: true };
+  }
+}
+
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'frr-applier-'));
@@ -46,9 +57,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(options: Partial<FrrApplierOptions> = {}) {
+function setup(options: Partial<FrrApplierOptions> = {}, frr = new FakeFrr()) {
   const clock = new FakeClock();
-  const frr = new FakeFrr();
   const failing: string[] = [];
   let recovered = 0;
   const applier = new FrrApplier({
@@ -247,6 +257,99 @@ describe('FrrApplier', () => {
     await clock.advanceAsync(5000);
     await settle();
     expect(frr.applied).toHaveLength(2);
+    await applier.stop();
+  });
+});
+
+describe('FrrApplier fast path for address changes', () => {
+  const config = (...entries: string[]) =>
+    [
+      'hostname worker-0',
+      ...entries.map((entry, index) => `ip prefix-list tor-allowed-ipv4 seq ${index + 2} permit ${entry}`),
+      'router bgp 64512',
+      ' address-family ipv4 unicast',
+      ...entries.map((entry) => `  network ${entry}`),
+      ' exit-address-family',
+      'exit',
+      '',
+    ].join('\n');
+
+  it('runs only the changed lines once FRR runs the previous text, keeping the file whole', async () => {
+    const frr = new FakeFrrWithVtysh();
+    const { applier, settle } = setup({}, frr);
+    applier.setDesired(config('198.51.100.1/32'));
+    await settle();
+    applier.setDesired(config('198.51.100.1/32', '198.51.100.2/32'));
+    await settle();
+    expect(frr.steps.map((step) => step.split('\n')[0])).toEqual([
+      'replay hostname worker-0',
+      'apply hostname worker-0',
+      'execute ip prefix-list tor-allowed-ipv4 seq 3 permit 198.51.100.2/32',
+    ]);
+    expect(frr.steps[2]).toContain('  network 198.51.100.2/32');
+    expect(readFileSync(join(dir, 'frr.conf'), 'utf8')).toBe(config('198.51.100.1/32', '198.51.100.2/32'));
+    expect(statSync(join(dir, '.frr.conf.changes')).mode & 0o777).toBe(0o600);
+    expect(applier.status()).toMatchObject({ applied: true, failing: false });
+    await applier.stop();
+  });
+
+  it('does not probe after a fast apply: the next quiet check takes the running configuration as the reference', async () => {
+    const frr = new FakeFrrWithVtysh();
+    const { clock, applier, settle } = setup({}, frr);
+    applier.setDesired(config('198.51.100.1/32'));
+    await settle();
+    applier.setDesired(config('198.51.100.1/32', '198.51.100.2/32'));
+    frr.probeResult = { ...frr.probeResult, runningConfig: 'with .2' };
+    await settle();
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.steps).toHaveLength(3);
+    // Drift after that reference is still drift.
+    frr.probeResult = { ...frr.probeResult, runningConfig: 'emptied' };
+    await clock.advanceAsync(5000);
+    await settle();
+    expect(frr.steps.slice(3).map((step) => step.split('\n')[0])).toEqual([
+      'replay hostname worker-0',
+      'apply hostname worker-0',
+    ]);
+    await applier.stop();
+  });
+
+  it('falls back to a full reload in the same attempt when vtysh refuses a line', async () => {
+    const frr = new FakeFrrWithVtysh();
+    const { applier, settle } = setup({}, frr);
+    applier.setDesired(config('198.51.100.1/32'));
+    await settle();
+    frr.executeOutcomes.push({ ok: false, error: 'vtysh -f exited with 13' });
+    applier.setDesired(config());
+    await settle();
+    expect(frr.steps.slice(2).map((step) => step.split('\n')[0])).toEqual([
+      'execute router bgp 64512',
+      'apply hostname worker-0',
+    ]);
+    expect(applier.status()).toMatchObject({ applied: true, failing: false, consecutiveFailures: 0 });
+    await applier.stop();
+  });
+
+  it('reloads the whole file when more than addresses changed, and when FRR restarted', async () => {
+    const frr = new FakeFrrWithVtysh();
+    const { clock, applier, settle } = setup({}, frr);
+    applier.setDesired(config('198.51.100.1/32'));
+    await settle();
+    applier.setDesired(config('198.51.100.1/32').replace('hostname worker-0', 'hostname worker-1'));
+    await settle();
+    expect(frr.steps.slice(2).map((step) => step.split('\n')[0])).toEqual(['apply hostname worker-1']);
+    frr.currentPids = { ...frr.currentPids, bgpd: 99 };
+    await clock.advanceAsync(5000);
+    await settle();
+    applier.setDesired(config('198.51.100.1/32', '198.51.100.2/32').replace('worker-0', 'worker-1'));
+    await settle();
+    // The restart is re-applied whole (replay, reload); the next address change is fast again.
+    expect(frr.steps.slice(3).map((step) => step.split('\n')[0])).toEqual([
+      'replay hostname worker-1',
+      'apply hostname worker-1',
+      'execute ip prefix-list tor-allowed-ipv4 seq 3 permit 198.51.100.2/32',
+    ]);
     await applier.stop();
   });
 });

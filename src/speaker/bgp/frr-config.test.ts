@@ -6,7 +6,7 @@ import type { ConfigInput } from '../../config/index.js';
 import { SecretText } from '../../config/index.js';
 import { planBgp } from '../plan/index.js';
 import type { PlanNode } from '../plan/index.js';
-import { renderFrrConfig } from './frr-config.js';
+import { renderFrrConfig, routeMapDelaySeconds, stableSequenceNumbers } from './frr-config.js';
 import { findVtysh, readGolden, testdataDir, vtyshDryRun } from '../../../test/support/frr.js';
 import { requiring } from '../../../test/support/prerequisites.js';
 import { configOf } from '../../../test/support/config.js';
@@ -355,6 +355,65 @@ describe('frr.conf rendering (golden files)', () => {
     const text = renderFrrConfig(plan, config, { hostname: 'worker-0.example.com', logLevel: 'debugging' });
     expect(text).toContain('\nhostname worker-0.example.com\nlog stdout debugging\n');
     expect(text).not.toContain('router bgp');
+  });
+});
+
+describe('stable sequence numbers', () => {
+  const renderServices = (services: readonly V1Service[], ads = [bgpAd('all')]): string[] => {
+    const config = configOf({ pools: [v4Pool], peers: [peer('tor', {})], bgpAdvertisements: ads });
+    const slices = services.map((s) => endpointSlice(s.metadata?.name ?? '', { ready: ['worker-0'] }));
+    const plan = planBgp({ config, node: worker, services, endpointSlices: slices });
+    return renderFrrConfig(plan, config).split('\n');
+  };
+  const numbered = (lines: readonly string[]): string[] =>
+    lines.filter((line) => / seq \d+ permit /.test(line) || /^route-map \S+ permit \d+$/.test(line));
+
+  it('adding an address that sorts before the others rewrites none of their lines', () => {
+    const before = renderServices([
+      service('b', { ingress: ['198.51.100.20'] }),
+      service('c', { ingress: ['198.51.100.30'] }),
+    ]);
+    const after = renderServices([
+      service('a', { ingress: ['198.51.100.5'] }),
+      service('b', { ingress: ['198.51.100.20'] }),
+      service('c', { ingress: ['198.51.100.30'] }),
+    ]);
+    expect(numbered(before).length).toBe(3);
+    for (const line of numbered(before)) expect(after).toContain(line);
+    expect(numbered(after).filter((line) => !before.includes(line))).toEqual([
+      expect.stringMatching(
+        /^ip prefix-list 192\.0\.2\.254-allowed-ipv4 seq \d+ permit 198\.51\.100\.5\/32$/,
+      ),
+    ]);
+  });
+
+  it('a new community group adds its own route-map entry and leaves the others numbered as they were', () => {
+    const services = [service('b', { ingress: ['198.51.100.20'] })];
+    const before = renderServices(services, [bgpAd('all', { communities: ['64512:300'] })]);
+    const after = renderServices(services, [bgpAd('all', { communities: ['64512:300', '64512:100'] })]);
+    const entries = (lines: readonly string[]) => lines.filter((line) => line.startsWith('route-map'));
+    for (const line of entries(before)) expect(after).toContain(line);
+    expect(entries(after).length).toBe(entries(before).length + 1);
+    // The allowed entry has no `on-match next`, so it stays last.
+    expect(entries(after).at(-1)).toBe('route-map 192.0.2.254-out permit 65001');
+  });
+
+  it('gives every key its own number, probing past a taken one, and depends on the key alone', () => {
+    const alone = stableSequenceNumbers(['x'], { first: 10, last: 12 });
+    const crowded = stableSequenceNumbers(['x', 'y', 'z'], { first: 10, last: 12 });
+    expect(new Set(crowded.values())).toEqual(new Set([10, 11, 12]));
+    expect(stableSequenceNumbers(['z', 'y', 'x'], { first: 10, last: 12 })).toEqual(crowded);
+    const wide = { first: 2, last: 4_294_967_295 };
+    expect(stableSequenceNumbers(['x', 'y'], wide).get('x')).toBe(
+      stableSequenceNumbers(['x'], wide).get('x'),
+    );
+    expect(alone.get('x')).toBeGreaterThanOrEqual(10);
+    expect(() => stableSequenceNumbers(['x', 'y'], { first: 1, last: 1 })).toThrow('cannot number 2 entries');
+  });
+
+  it('sets the route-map delay on purpose, never to 0 (which stops FRR 8.4 re-evaluating advertised routes)', () => {
+    expect(routeMapDelaySeconds).toBeGreaterThan(0);
+    expect(renderServices([])).toContain(`bgp route-map delay-timer ${routeMapDelaySeconds}`);
   });
 });
 

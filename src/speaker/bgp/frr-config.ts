@@ -32,6 +32,8 @@ export interface FrrRenderOptions {
 }
 
 const defaultPort = 179;
+/** Why 1 s: see where it is written. */
+export const routeMapDelaySeconds = 1;
 const families: readonly Family[] = [4, 6];
 
 /** A value the plan should have refused already: reaching here is a bug, not a user error. */
@@ -135,12 +137,58 @@ function attributeGroups(plan: PeerPlan): AttributeGroup[] {
   return [...byLocalPref, ...byCommunity];
 }
 
+/** FRR's prefix-list sequence numbers run 1..4294967295; 1 is kept for an empty list's `deny any`. */
+const prefixListSeqs = { first: 2, last: 4_294_967_295 } as const;
+/**
+ * FRR's route-map sequence numbers run 1..65535. The attribute entries take stable numbers below the
+ * `allowed` entries, which must come last: an entry without `on-match next` ends the evaluation.
+ */
+const attributeEntrySeqs = { first: 1, last: 65_000 } as const;
+const allowedEntrySeq: Readonly<Record<Family, number>> = { 4: 65_001, 6: 65_002 };
+
+/** 32-bit FNV-1a: small, fast, and the same in every release (the numbers end up in FRR's config). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index += 1) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/**
+ * Gives every key a sequence number in [first, last] derived from the key alone, so that adding or removing
+ * one key leaves every other key's number (and so its line in frr.conf) as it was: frr-reload.py, or the
+ * incremental apply, then touches only the lines that really changed, and FRR never sees the list reshuffled.
+ * Keys are taken in sorted order; a key whose number is taken probes the next free one. Collisions are rare
+ * (about n²/2^33 for n prefixes in one list) and cost only that one renumbered line, never correctness.
+ */
+export function stableSequenceNumbers(
+  keys: readonly string[],
+  range: { readonly first: number; readonly last: number },
+): Map<string, number> {
+  const size = range.last - range.first + 1;
+  const sorted = [...new Set(keys)].sort();
+  if (sorted.length > size) throw new Error(`cannot number ${sorted.length} entries in a range of ${size}`);
+  const taken = new Set<number>();
+  const numbers = new Map<string, number>();
+  for (const key of sorted) {
+    let offset = fnv1a(key) % size;
+    while (taken.has(range.first + offset)) offset = (offset + 1) % size;
+    taken.add(range.first + offset);
+    numbers.set(key, range.first + offset);
+  }
+  return numbers;
+}
+
+/** The list's lines in sequence order, which is how FRR prints them back. */
 function prefixListLines(name: string, family: Family, prefixes: readonly Cidr[]): string[] {
   if (prefixes.length === 0) return [`${ipKeyword(family)} prefix-list ${name} seq 1 deny any`];
-  return prefixes.map(
-    (prefix, index) =>
-      `${ipKeyword(family)} prefix-list ${name} seq ${index + 1} permit ${formatCidr(prefix)}`,
-  );
+  const texts = prefixes.map(formatCidr);
+  const seqs = stableSequenceNumbers(texts, prefixListSeqs);
+  return [...seqs.entries()]
+    .sort(([, a], [, b]) => a - b)
+    .map(([text, seq]) => `${ipKeyword(family)} prefix-list ${name} seq ${seq} permit ${text}`);
 }
 
 /** The neighbor's name in FRR: its address, or its interface for unnumbered BGP. */
@@ -158,38 +206,43 @@ function filterPrefix(peer: Peer): string {
 function renderFilters(peer: Peer, plan: PeerPlan): string[] {
   const id = filterPrefix(peer);
   const lines: string[] = [];
-  const routeMaps: string[] = [`route-map ${id}-in deny 1`, 'exit', '!'];
-  let sequence = 0;
   const carried = sessionFamilies(peer);
+  const attributeEntries: { list: string; lines: string[] }[] = [];
   for (const group of attributeGroups(plan)) {
     for (const family of families) {
       const prefixes = group.prefixes.filter((prefix) => prefix.family === family);
       if (prefixes.length === 0) continue;
       const list = `${id}-${group.label}-${familyName(family)}`;
       lines.push(...prefixListLines(list, family, prefixes));
-      sequence += 1;
-      routeMaps.push(
-        `route-map ${id}-out permit ${sequence}`,
-        ` match ${ipKeyword(family)} address prefix-list ${list}`,
-        ` ${group.set}`,
-        ' on-match next',
-        'exit',
-        '!',
-      );
+      // Attribute entries set additive communities or the one LOCAL_PREF a route carries, so their order
+      // among themselves does not matter: numbering them by their list keeps them put when groups come and go.
+      attributeEntries.push({
+        list,
+        lines: [` match ${ipKeyword(family)} address prefix-list ${list}`, ` ${group.set}`, ' on-match next'],
+      });
     }
   }
+  const attributeSeqs = stableSequenceNumbers(
+    attributeEntries.map((entry) => entry.list),
+    attributeEntrySeqs,
+  );
+  const entries = attributeEntries.map((entry) => ({
+    seq: attributeSeqs.get(entry.list) as number,
+    lines: entry.lines,
+  }));
   for (const family of families) {
     if (!carried.includes(family)) continue;
     const list = `${id}-allowed-${familyName(family)}`;
     const prefixes = plan.routes.map((route) => route.prefix).filter((prefix) => prefix.family === family);
     lines.push(...prefixListLines(list, family, prefixes));
-    sequence += 1;
-    routeMaps.push(
-      `route-map ${id}-out permit ${sequence}`,
-      ` match ${ipKeyword(family)} address prefix-list ${list}`,
-      'exit',
-      '!',
-    );
+    entries.push({
+      seq: allowedEntrySeq[family],
+      lines: [` match ${ipKeyword(family)} address prefix-list ${list}`],
+    });
+  }
+  const routeMaps: string[] = [`route-map ${id}-in deny 1`, 'exit', '!'];
+  for (const entry of entries.sort((a, b) => a.seq - b.seq)) {
+    routeMaps.push(`route-map ${id}-out permit ${entry.seq}`, ...entry.lines, 'exit', '!');
   }
   return [...lines, '!', ...routeMaps];
 }
@@ -214,6 +267,10 @@ function neighborLines(peer: Peer): string[] {
   const option = (text: string) => lines.push(` neighbor ${name} ${text}`);
   if (peer.localASN !== undefined) option(`local-as ${peer.localASN} no-prepend replace-as`);
   if (peer.port !== defaultPort) option(`port ${peer.port}`);
+  // The minimum time between two UPDATEs to the neighbor (MRAI). FRR 8.4 defaults to 0 for both iBGP and
+  // eBGP, but older releases used 30 s for eBGP and 5 s for iBGP; written so an address reaches the router as
+  // soon as it is applied, and is withdrawn as fast, whatever the FRR build. FRR prints it back as written.
+  option('advertisement-interval 0');
   if (peer.timers) option(`timers ${peer.timers.keepaliveSeconds} ${peer.timers.holdSeconds}`);
   if (peer.connectTimeSeconds !== undefined) option(`timers connect ${peer.connectTimeSeconds}`);
   if (peer.password) {
@@ -300,6 +357,12 @@ export function renderFrrConfig(plan: BgpPlan, config: Config, options: FrrRende
     // Multihop peers are often reachable only through the default route.
     'ip nht resolve-via-default',
     'ipv6 nht resolve-via-default',
+    // After a prefix-list or route-map changes, bgpd waits this long (restarted by every further change)
+    // before it re-evaluates the routes it already advertised; FRR's default is 5 s. New and withdrawn
+    // Service addresses do not wait for it (their `network` line is applied after their prefix-list lines
+    // and is filtered on the spot), but attribute changes (communities, LOCAL_PREF, per-peer selection) do,
+    // so 1 s. Not 0: in FRR 8.4, 0 turns the re-evaluation off, and such changes would never reach peers.
+    `bgp route-map delay-timer ${routeMapDelaySeconds}`,
     '!',
   ];
   const peerOf = (name: string): Peer => {

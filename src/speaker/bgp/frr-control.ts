@@ -5,7 +5,8 @@
  * - reloader: the pod layout. The speaker writes the file and sends SIGHUP to the reloader sidecar, which
  *   runs frr-reload.py and records "<epoch> success|failure" in `.status` next to the file.
  * Either way frr-reload.py computes the difference between the running and the desired configuration and
- * applies only that; if it fails part-way, applying the full desired file again converges.
+ * applies only that; if it fails part-way, applying the full desired file again converges. Where vtysh
+ * reaches FRR, `execute` also runs a few lines directly: the applier's fast path for address changes.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -46,6 +47,12 @@ export interface FrrControl {
    * watchfrr). Never rejects.
    */
   replay?(file: string): Promise<ApplyOutcome>;
+  /**
+   * Runs the configuration commands in `file` (a few lines, not a whole configuration) on top of what
+   * runs, through vtysh; fails when any line fails. Absent where this process cannot reach FRR's sockets.
+   * Never rejects.
+   */
+  execute?(file: string): Promise<ApplyOutcome>;
   /** What FRR looks like now. Never rejects. */
   probe(): Promise<FrrProbe>;
   /** The daemons' PIDs, where this mode can see them; cheap (no vtysh). Never rejects. */
@@ -93,6 +100,12 @@ async function probeWithVtysh(vtysh: Vtysh): Promise<FrrProbe> {
   } catch (error) {
     return { reachable: true, daemons, detail: (error as Error).message };
   }
+}
+
+async function executeWithVtysh(vtysh: Vtysh, file: string, timeoutMs = 120_000): Promise<ApplyOutcome> {
+  const result = await vtysh.execFile(file, timeoutMs);
+  if (result.code === 0) return { ok: true };
+  return { ok: false, error: `vtysh -f exited with ${result.code ?? 'no code'}: ${outputTail(result)}` };
 }
 
 export interface LocalFrrOptions {
@@ -162,10 +175,12 @@ export class LocalFrr implements FrrControl {
     };
   }
 
-  async replay(file: string): Promise<ApplyOutcome> {
-    const result = await this.options.vtysh.execFile(file, this.options.timeoutMs ?? 120_000);
-    if (result.code === 0) return { ok: true };
-    return { ok: false, error: `vtysh -f exited with ${result.code ?? 'no code'}: ${outputTail(result)}` };
+  replay(file: string): Promise<ApplyOutcome> {
+    return executeWithVtysh(this.options.vtysh, file, this.options.timeoutMs);
+  }
+
+  execute(file: string): Promise<ApplyOutcome> {
+    return executeWithVtysh(this.options.vtysh, file, this.options.timeoutMs);
   }
 
   probe(): Promise<FrrProbe> {
@@ -200,6 +215,8 @@ interface StatusStamp {
 
 export class ReloaderFrr implements FrrControl {
   readonly description: string;
+  /** Small changes go straight to FRR through vtysh when its sockets are shared with this container. */
+  readonly execute?: (file: string) => Promise<ApplyOutcome>;
   private readonly statusFile: string;
   private readonly clock: Clock;
   private readonly sendSignal: (pid: number, signal: NodeJS.Signals | 0) => void;
@@ -209,6 +226,8 @@ export class ReloaderFrr implements FrrControl {
     this.clock = options.clock ?? systemClock;
     this.sendSignal = options.sendSignal ?? ((pid, signal) => process.kill(pid, signal));
     this.description = `FRR reloader (PID file ${options.pidFile})`;
+    const vtysh = options.vtysh;
+    if (vtysh) this.execute = (file) => executeWithVtysh(vtysh, file, options.timeoutMs);
   }
 
   private stamp(): StatusStamp | undefined {

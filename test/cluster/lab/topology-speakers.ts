@@ -318,6 +318,15 @@ export async function setServiceIngress(namespace: string, name: string, ip: str
   );
 }
 
+/** Removes the service's load-balancer address from its status, as the controller does when it releases it. */
+export async function clearServiceIngress(namespace: string, name: string): Promise<void> {
+  await rawClient().patch(
+    `${servicePath(namespace, name)}/status`,
+    { status: { loadBalancer: { ingress: null } } },
+    'application/merge-patch+json',
+  );
+}
+
 /** Replaces the service's endpoints: one ready endpoint on each of `nodes`. */
 export async function setEndpointNodes(
   namespace: string,
