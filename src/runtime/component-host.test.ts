@@ -166,21 +166,26 @@ describe('the component host', () => {
   });
 
   it('reports on /metrics whether it holds the Lease: 0 while another replica leads, 1 once it leads', async () => {
+    // Plain HTTP: what is under test is the gauge, not who may read it (metrics-server.test.ts).
     const { journal, store, signals, logLines, exited } = run({
       leaderElection: { leaseName: 'test-lease', namespace: 'metallb-system', whenLost: 'campaign-again' },
+      metricsInsecure: true,
     });
     const leaderSample = async (): Promise<string | undefined> => {
       const port = readyLine(logLines)?.metricsPort as number;
       const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return body.split('\n').find((line) => line.startsWith('leader_election_master_status{'));
     };
-    await waitFor('the component to lead', () => journal.includes('lead'), 5_000);
-    await waitFor('the ready line', () => readyLine(logLines) !== undefined, 5_000);
-    expect(await leaderSample()).toBe('leader_election_master_status{name="test-lease"} 1');
-    store.setHolder('replica-b');
-    await waitFor('the term to end', () => journal.includes('stop leading'), 5_000);
-    expect(await leaderSample()).toBe('leader_election_master_status{name="test-lease"} 0');
-    signals.emit('SIGTERM', 'SIGTERM');
+    try {
+      await waitFor('the component to lead', () => journal.includes('lead'), 5_000);
+      await waitFor('the ready line', () => readyLine(logLines) !== undefined, 5_000);
+      expect(await leaderSample()).toBe('leader_election_master_status{name="test-lease"} 1');
+      store.setHolder('replica-b');
+      await waitFor('the term to end', () => journal.includes('stop leading'), 5_000);
+      expect(await leaderSample()).toBe('leader_election_master_status{name="test-lease"} 0');
+    } finally {
+      signals.emit('SIGTERM', 'SIGTERM');
+    }
     expect(await exited).toBe(0);
   });
 

@@ -6,7 +6,7 @@
  * Probes answer 200 "ok" or 503 listing the failing checks; `?verbose` lists every check, as kube-apiserver.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from './logging.js';
 
@@ -30,6 +30,18 @@ export function parseBindAddress(text: string): BindAddress {
   }
   const host = match[1] ?? match[2];
   return { host: host ? host : undefined, port };
+}
+
+/** Binds `server` to `bindAddress` ("[host]:port"); rejects when the address cannot be bound. */
+export async function listenOn(server: NetServer, bindAddress: string): Promise<void> {
+  const { host, port } = parseBindAddress(bindAddress);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 export interface HealthServerOptions {
@@ -74,14 +86,7 @@ export class HealthServer {
   }
 
   async start(): Promise<void> {
-    const { host, port } = parseBindAddress(this.options.bindAddress);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.options.bindAddress);
     this.log.info({ address: this.options.bindAddress, port: this.port }, 'serving health and metrics');
   }
 

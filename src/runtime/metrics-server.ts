@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { parseBindAddress } from './http-server.js';
+import { listenOn } from './http-server.js';
 import { silentLogger, type Logger } from './logging.js';
 import { metricsPath, type MetricsAuthorizer } from './metrics-auth.js';
 import type { ServingCertificate } from './serving-certificate.js';
@@ -42,14 +42,7 @@ export class SecureMetricsServer {
   }
 
   async start(): Promise<void> {
-    const { host, port } = parseBindAddress(this.options.bindAddress);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.options.bindAddress);
     // New connections get the new pair; open ones finish with the old.
     this.options.certificate.watch(({ certPem, keyPem }) =>
       this.server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' }),
