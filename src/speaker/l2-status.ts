@@ -11,7 +11,6 @@
  * The answering node also removes the objects of nodes that are no longer live for the Services it took
  * over: a dead speaker cannot remove its own.
  */
-import { createHash } from 'node:crypto';
 import type { ServiceL2Status } from '../api/types.generated.js';
 import { deepEqual } from '../runtime/controller.js';
 import { silentLogger, type Logger } from '../runtime/logging.js';
@@ -24,20 +23,21 @@ import {
   STATUS_SERVICE_NAME_LABEL,
   type StatusOwner,
 } from './status.js';
-import { writeStatusChanges, type StatusChanges, type StatusWriterOptions } from './status-writes.js';
+import {
+  hashedObjectName,
+  writeStatusChanges,
+  type StatusChanges,
+  type StatusWriterOptions,
+} from './status-writes.js';
 
 export const ANNOUNCED_IPS_ANNOTATION = 'metallb.io/announced-ips';
 export const CONFLICT_ANNOTATION = 'metallb.io/address-conflict';
 
 const apiVersion = 'metallb.io/v1beta1';
 const kind = 'ServiceL2Status';
-const maxNameLength = 253;
 
 export function serviceL2StatusName(node: string, service: ServiceRef): string {
-  const hash = createHash('sha256').update(`${service.namespace}/${service.name}`).digest('hex').slice(0, 10);
-  const room = maxNameLength - 'l2-'.length - 1 - hash.length;
-  const nodePart = node.length <= room ? node : node.slice(0, room).replace(/[.-]+$/, '');
-  return `l2-${nodePart}-${hash}`;
+  return hashedObjectName(`l2-${node}`, `${service.namespace}/${service.name}`);
 }
 
 /** Addresses any node's ServiceL2Status says were announced. */

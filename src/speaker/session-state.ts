@@ -9,7 +9,6 @@
  * configured are deleted. Names are deterministic and objects carry this node's label, so a restarted
  * speaker finds (and cleans) its own; the Node owns them, so deleting the Node collects them.
  */
-import { createHash } from 'node:crypto';
 import type { BGPSessionState, BGPSessionStateStatus } from '../api/types.generated.js';
 import { systemClock, type Clock, type Timer } from '../runtime/clock.js';
 import { deepEqual } from '../runtime/controller.js';
@@ -18,6 +17,7 @@ import { silentLogger, type Logger } from '../runtime/logging.js';
 import type { Applier } from '../runtime/ssa.js';
 import { emptySnapshot, type ConfiguredSession, type FrrSnapshot } from './bgp/frr-metrics.js';
 import { lastErrorOf } from './bgp/sessions.js';
+import { hashedObjectName, shortHash } from './status-writes.js';
 import { STATUS_NODE_LABEL, type StatusOwner } from './status.js';
 
 export const SESSION_NODE_LABEL = STATUS_NODE_LABEL;
@@ -29,22 +29,13 @@ export const NO_BFD = 'N/A';
 
 const apiVersion = 'metallb.io/v1beta1';
 const kind = 'BGPSessionState';
-const maxNameLength = 253;
 const maxLabelLength = 63;
 /** FRR reports the establishment time in whole seconds computed from two clocks: it wobbles by one. */
 const establishedJitterSeconds = 2;
 
-function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 10);
-}
-
 /** `<node>-<peer>-<10 hex of sha256(node, peer, vrf)>`, the readable part shortened to fit a DNS subdomain. */
 export function sessionStateName(node: string, peer: string, vrf: string): string {
-  const hash = shortHash(`${node}\n${peer}\n${vrf}`);
-  const readable = `${node}-${peer}`;
-  const room = maxNameLength - 1 - hash.length;
-  const part = readable.length <= room ? readable : readable.slice(0, room).replace(/[.-]+$/, '');
-  return `${part}-${hash}`;
+  return hashedObjectName(`${node}-${peer}`, `${node}\n${peer}\n${vrf}`);
 }
 
 /** A label value for a name that may be longer than a label allows (63): cut, with a hash to stay unique. */

@@ -5,12 +5,31 @@
  * changed and whose status changed takes two applies. One failed write does not stop the others: every
  * failure is logged and they are thrown together at the end, so the caller's work queue retries.
  */
+import { createHash } from 'node:crypto';
 import type { ObjectCache } from '../runtime/informer.js';
 import type { KubeObject } from '../runtime/kube-object.js';
 import type { Logger } from '../runtime/logging.js';
 import type { Applier } from '../runtime/ssa.js';
 
 type StatusObject = KubeObject & { readonly status?: unknown };
+
+const maxNameLength = 253;
+
+/** 10 hex digits of sha256: short enough for names and labels, unique enough for a node's objects. */
+export function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 10);
+}
+
+/**
+ * `<readable>-<shortHash(identity)>`: deterministic, so writing is an idempotent apply and a restarted speaker
+ * finds its own objects; the readable part is shortened to fit a DNS subdomain, the hash keeps it unique.
+ */
+export function hashedObjectName(readable: string, identity: string): string {
+  const hash = shortHash(identity);
+  const room = maxNameLength - 1 - hash.length;
+  const part = readable.length <= room ? readable : readable.slice(0, room).replace(/[.-]+$/, '');
+  return `${part}-${hash}`;
+}
 
 export interface StatusChanges<T extends StatusObject> {
   /** Objects to create, or whose labels, annotations or owner need applying. */

@@ -7,12 +7,16 @@
  * send a Service to at least one peer write one. Objects are owned by the Node (a namespaced object may
  * have a cluster-scoped owner), so deleting the Node collects them.
  */
-import { createHash } from 'node:crypto';
 import type { ServiceBGPStatus } from '../api/types.generated.js';
 import { deepEqual } from '../runtime/controller.js';
 import { silentLogger, type Logger } from '../runtime/logging.js';
 import type { BgpPlan, ServiceRef } from './plan/index.js';
-import { writeStatusChanges, type StatusChanges, type StatusWriterOptions } from './status-writes.js';
+import {
+  hashedObjectName,
+  writeStatusChanges,
+  type StatusChanges,
+  type StatusWriterOptions,
+} from './status-writes.js';
 
 export const STATUS_NODE_LABEL = 'metallb.io/node';
 export const STATUS_SERVICE_NAME_LABEL = 'metallb.io/service-name';
@@ -20,14 +24,10 @@ export const STATUS_SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
 
 const apiVersion = 'metallb.io/v1beta1';
 const kind = 'ServiceBGPStatus';
-const maxNameLength = 253;
 
 /** `bgp-<node>-<10 hex of sha256("namespace/name")>`, shortened on the node part to fit a DNS subdomain. */
 export function serviceBgpStatusName(node: string, service: ServiceRef): string {
-  const hash = createHash('sha256').update(`${service.namespace}/${service.name}`).digest('hex').slice(0, 10);
-  const room = maxNameLength - 'bgp-'.length - 1 - hash.length;
-  const nodePart = node.length <= room ? node : node.slice(0, room).replace(/[.-]+$/, '');
-  return `bgp-${nodePart}-${hash}`;
+  return hashedObjectName(`bgp-${node}`, `${service.namespace}/${service.name}`);
 }
 
 export interface StatusOwner {
