@@ -135,6 +135,9 @@ class FakeWorld {
     },
   };
 
+  /** Liveness Leases the speakers left behind (the list the operator's cleanup reads). */
+  speakerLeases: KubeObject[] = [];
+
   readonly client = {
     patch: async <T>(path: string, patch: unknown): Promise<T> => {
       this.writes.push(`patch ${path}`);
@@ -152,8 +155,8 @@ class FakeWorld {
       this.cache('metallbs').set(stored as unknown as KubeObject);
       return stored as unknown as T;
     },
-    list: async <T>(): Promise<{ items: T[]; resourceVersion: string }> => ({
-      items: [],
+    list: async <T>(path: string): Promise<{ items: T[]; resourceVersion: string }> => ({
+      items: (path.endsWith('/leases') ? this.speakerLeases : []) as T[],
       resourceVersion: '1',
     }),
     get: async <T>(path: string): Promise<T> => {
@@ -422,8 +425,15 @@ describe('deleting the MetalLB resource', () => {
     for (const { cache } of world.caches.owned) {
       for (const key of cache.keys()) (cache as FakeCache<KubeObject>).delete(key);
     }
+    world.speakerLeases = [{ metadata: { name: 'metallb-speaker-worker-0', namespace } }];
     const second = await reconciler.reconcile(metallbKey, context());
-    expect(second).toBeUndefined();
+    expect(world.writes.at(-1)).toBe('delete Lease/metallb-speaker-worker-0');
+    expect(second).toEqual({ requeueAfter: expect.any(Number) });
+    expect(world.metallb('metallb').metadata.finalizers).toEqual([cleanupFinalizer]);
+
+    world.speakerLeases = [];
+    const third = await reconciler.reconcile(metallbKey, context());
+    expect(third).toBeUndefined();
     expect(world.metallb('metallb').metadata.finalizers).toEqual([]);
   });
 });

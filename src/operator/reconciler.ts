@@ -34,6 +34,7 @@ import { singletonDecision } from './singleton.js';
 import { StatusWriter } from './status.js';
 import { describeKubeObject, isTerminating, ObjectSyncer } from './sync.js';
 import { validateMetalLB } from '../config/metallb.js';
+import { LIVENESS_SELECTOR } from '../speaker/l2/liveness.js';
 
 /** How often a rollout in progress is looked at again, besides the workloads' own watch events. */
 export const rolloutPollMs = 5_000;
@@ -237,6 +238,15 @@ export class MetalLBReconciler {
       log.debug({ remaining: remaining.length }, 'waiting for deployed objects to be gone');
       return { requeueAfter: cleanupPollMs };
     }
+    // Speakers leave their liveness Lease behind when they stop, so that a restart keeps their place in the
+    // layer-2 placement (src/speaker/l2/liveness.ts); with the MetalLB resource gone nobody renews them. A
+    // speaker still stopping may write one again, hence another pass until none is left.
+    const leases = await this.speakerLeases(cr, signal);
+    if (leases.length > 0) {
+      for (const lease of leases) await this.syncer.delete(lease, signal);
+      log.info({ deleting: leases.map(describeKubeObject) }, "deleting the speakers' liveness Leases");
+      return { requeueAfter: cleanupPollMs };
+    }
     // Garbage collection catches namespaced objects the cache has not seen yet, through their ownerReference;
     // nothing would catch such a cluster-scoped one, so ask the API server before letting go.
     const unseen = await this.clusterObjectsOnServer(cr, signal);
@@ -269,6 +279,20 @@ export class MetalLBReconciler {
       { deleted: orphans.map(describeKubeObject) },
       'deleted cluster objects left by a MetalLB that is gone',
     );
+  }
+
+  private async speakerLeases(cr: MetalLB, signal: AbortSignal): Promise<KubeObject[]> {
+    const namespace = cr.metadata.namespace ?? '';
+    const list = await this.options.client.list<KubeObject>(
+      collectionPath(resourceTypeOf('coordination.k8s.io/v1', 'Lease'), namespace),
+      { labelSelector: LIVENESS_SELECTOR, signal },
+    );
+    return list.items.map((lease) => ({
+      ...lease,
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { ...lease.metadata, namespace },
+    }));
   }
 
   private async clusterObjectsOnServer(cr: MetalLB, signal: AbortSignal): Promise<KubeObject[]> {

@@ -340,4 +340,21 @@ describe('layer-2 speaker', () => {
     await layer2.stop();
     expect(announcer.closed).toBe(true);
   });
+
+  it('on handover stops answering as soon as it hears the new owners announce, before their status', async () => {
+    const { clock, layer2, announcer } = setup();
+    layer2.start();
+    await settle(clock);
+    await settle(clock);
+    const handing = layer2.handOver();
+    await settle(clock, 100);
+    expect(claimedIPs(announcer)).toEqual(ips);
+    for (const ip of ips)
+      announcer.set(ip, { phase: 'conflict', holderMac: '02:00:00:00:00:02', interface: 'eth0' });
+    await settle(clock, 40);
+    await handing;
+    expect(claimedIPs(announcer)).toEqual([]);
+    expect(clock.now()).toBeLessThan(Date.UTC(2026, 10, 25, 8, 0, 0) + 1_000);
+    await layer2.stop();
+  });
 });

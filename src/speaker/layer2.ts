@@ -186,6 +186,7 @@ export class Layer2Speaker {
       node,
       nodes: caches.nodes.list().map(planNodeFromObject),
       live,
+      resting: this.liveness.resting(),
       services,
       endpointSlices: caches.endpointSlices.list(),
       announcedBefore,
@@ -219,7 +220,9 @@ export class Layer2Speaker {
           elsewhere.add(ip);
         }
       }
-      return mine.every((ip) => elsewhere.has(ip));
+      // A node that took an address over announces it at once; hearing that (a conflict, to our responder)
+      // is as good as its status, and comes a round trip through the API server sooner.
+      return mine.every((ip) => elsewhere.has(ip) || this.announcer?.state(ip)?.phase === 'conflict');
     };
     while (!takenOver() && this.clock.now() < deadline) {
       await new Promise<void>((resolve) => this.clock.setTimer(20, resolve));

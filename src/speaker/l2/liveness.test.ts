@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { formatMicroTime } from '../../runtime/micro-time.js';
 import { ApiError } from '../../runtime/raw-client.js';
 import { FakeCache } from '../../../test/support/fake-cache.js';
 import { FakeClock, flushMicrotasks } from '../../../test/support/fake-clock.js';
@@ -13,7 +14,15 @@ import {
 
 const ns = 'metallb-system';
 
-function lease(node: string, version: number, annotations: Record<string, string> = {}): LivenessLease {
+/** When the FakeClock starts: Leases in these tests were renewed then, unless a test says otherwise. */
+const clockStart = Date.UTC(2026, 10, 25, 8, 0, 0);
+
+function lease(
+  node: string,
+  version: number,
+  annotations: Record<string, string> = {},
+  renewedAt = clockStart + version,
+): LivenessLease {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -24,12 +33,12 @@ function lease(node: string, version: number, annotations: Record<string, string
       labels: { [LIVENESS_LABEL]: 'true', [LIVENESS_NODE_LABEL]: node },
       annotations: { [INTERFACES_ANNOTATION]: 'eth0', ...annotations },
     },
-    spec: { holderIdentity: node, renewTime: `2026-12-04T16:00:0${version % 10}.000000Z` },
+    spec: { holderIdentity: node, renewTime: formatMicroTime(renewedAt) },
   };
 }
 
 function setup({ failWrites = false } = {}) {
-  const clock = new FakeClock();
+  const clock = new FakeClock(clockStart);
   const cache = new FakeCache<LivenessLease>();
   const writes: { method: string; body: unknown }[] = [];
   let exists = false;
@@ -48,10 +57,6 @@ function setup({ failWrites = false } = {}) {
       exists = true;
       writes.push({ method: 'POST', body });
       return body;
-    },
-    delete: async () => {
-      writes.push({ method: 'DELETE', body: undefined });
-      return undefined;
     },
   };
   const liveness = new SpeakerLiveness({
@@ -186,7 +191,7 @@ describe('speaker liveness', () => {
     await liveness.stop();
   });
 
-  it('marks its Lease as leaving, then deletes it on stop', async () => {
+  it('marks its Lease as leaving, and leaves it in place on stop', async () => {
     const { writes, liveness } = setup();
     liveness.start();
     await flushMicrotasks();
@@ -195,7 +200,38 @@ describe('speaker liveness', () => {
       metadata: { annotations: { [LEAVING_ANNOTATION]: 'true' } },
     });
     expect(liveness.selfLive()).toBe(false);
+    expect(liveness.resting()).toEqual([{ node: 'node-a', interfaces: ['eth0', 'eth1'] }]);
+    const count = writes.length;
     await liveness.stop();
-    expect(writes.at(-1)?.method).toBe('DELETE');
+    expect(writes.length).toBe(count);
+  });
+
+  it('keeps a dead or leaving speaker resting for ten minutes after its last renewal, by its renewTime', async () => {
+    const { clock, cache, liveness, changes } = setup();
+    liveness.start();
+    await flushMicrotasks();
+    cache.set(lease('node-b', 1));
+    cache.set(lease('node-c', 1, { [LEAVING_ANNOTATION]: 'true' }));
+    expect(liveness.resting()).toEqual([{ node: 'node-c', interfaces: ['eth0'] }]);
+    const before = changes();
+    await clock.advanceAsync(1300);
+    expect(names(liveness)).toEqual(['node-a']);
+    expect(liveness.resting().map((entry) => entry.node)).toEqual(['node-b', 'node-c']);
+    expect(changes()).toBeGreaterThan(before);
+    const quiet = changes();
+    await clock.advanceAsync(10 * 60_000);
+    expect(liveness.resting()).toEqual([]);
+    expect(changes()).toBeGreaterThan(quiet);
+    await liveness.stop();
+  });
+
+  it('does not count a Lease that went quiet long before it started as resting', async () => {
+    const { clock, cache, liveness } = setup();
+    cache.set(lease('node-b', 1, {}, clock.now() - 11 * 60_000));
+    liveness.start();
+    await flushMicrotasks();
+    await clock.advanceAsync(1300);
+    expect(liveness.resting()).toEqual([]);
+    await liveness.stop();
   });
 });

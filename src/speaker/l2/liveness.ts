@@ -14,7 +14,12 @@
  * stops claiming no later than they start, and two nodes never both answer for long.
  *
  * On a graceful stop the speaker first marks its Lease as leaving, which the others treat as dead at once,
- * and deletes it when done.
+ * and leaves it there. A Lease that is not live still counts as *resting* for ten minutes after its last
+ * renewal: the layer-2 placement keeps resting nodes in its base (plan/l2.ts), so a dead, cut-off or
+ * restarting speaker moves only its own addresses, and gets exactly those back. That window is judged from
+ * the Lease's renewTime against this speaker's clock, so every speaker agrees on it (to within clock skew,
+ * which is seconds against minutes) even one that started after the Lease went quiet. The Lease goes with
+ * its Node (owner reference) or with the MetalLB resource (the operator deletes them).
  *
  * Cost per node at steady state: about 2.9 writes/s (one merge patch per renewal), plus about 2.9 watch
  * events/s per other speaker received by each speaker (N speakers: N × 2.9 writes/s in all, and each
@@ -25,8 +30,8 @@ import { join } from 'node:path';
 import { systemClock, type Clock, type Timer } from '../../runtime/clock.js';
 import type { ObjectCache } from '../../runtime/informer.js';
 import { silentLogger, type Logger } from '../../runtime/logging.js';
-import { formatMicroTime } from '../../runtime/micro-time.js';
-import { apiStatus, type CallOptions, type DeleteOptions } from '../../runtime/raw-client.js';
+import { formatMicroTime, parseMicroTime } from '../../runtime/micro-time.js';
+import { apiStatus, type CallOptions } from '../../runtime/raw-client.js';
 
 export const LIVENESS_LABEL = 'metallb.io/speaker-liveness';
 export const LIVENESS_NODE_LABEL = 'metallb.io/node';
@@ -38,6 +43,7 @@ export const LIVENESS_SELECTOR = `${LIVENESS_LABEL}=true`;
 export const defaultRenewIntervalMs = 350;
 export const defaultDeadAfterMs = 1200;
 export const defaultLinkCheckMs = 200;
+export const defaultRestingForMs = 10 * 60_000;
 
 export interface LivenessLease {
   readonly apiVersion?: string;
@@ -84,6 +90,11 @@ export function readUpInterfaces(root = '/sys/class/net'): string[] {
     .sort();
 }
 
+function parseRenewTime(text: string | undefined): number | undefined {
+  const parsed = text ? parseMicroTime(text) : Number.NaN;
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
+
 function parseInterfaces(text: string | undefined): string[] {
   return (text ?? '')
     .split(',')
@@ -101,7 +112,6 @@ export interface LeaseClient {
     options?: CallOptions,
   ): Promise<unknown>;
   create(collectionPath: string, object: unknown, options?: CallOptions): Promise<unknown>;
-  delete(path: string, options?: DeleteOptions): Promise<unknown>;
 }
 
 export interface SpeakerLivenessOptions {
@@ -118,6 +128,8 @@ export interface SpeakerLivenessOptions {
   readonly renewIntervalMs?: number;
   readonly deadAfterMs?: number;
   readonly linkCheckMs?: number;
+  /** How long after its last renewal a Lease that is not live keeps its node in the base placement. */
+  readonly restingForMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
@@ -128,6 +140,8 @@ interface Observed {
   readonly seenAt: number;
   readonly leaving: boolean;
   readonly interfaces: readonly string[];
+  /** spec.renewTime in ms since the epoch (the writer's clock), when set. */
+  readonly renewedAt: number | undefined;
 }
 
 export class SpeakerLiveness {
@@ -136,6 +150,7 @@ export class SpeakerLiveness {
   private readonly renewIntervalMs: number;
   private readonly deadAfterMs: number;
   private readonly linkCheckMs: number;
+  private readonly restingForMs: number;
   private readonly observed = new Map<string, Observed>();
   private interfaces: string[] = [];
   private lastGoodWriteSentAt: number | undefined;
@@ -155,6 +170,7 @@ export class SpeakerLiveness {
     this.renewIntervalMs = options.renewIntervalMs ?? defaultRenewIntervalMs;
     this.deadAfterMs = options.deadAfterMs ?? defaultDeadAfterMs;
     this.linkCheckMs = options.linkCheckMs ?? defaultLinkCheckMs;
+    this.restingForMs = options.restingForMs ?? defaultRestingForMs;
   }
 
   get leaseName(): string {
@@ -189,12 +205,33 @@ export class SpeakerLiveness {
     const now = this.clock.now();
     const nodes: LiveNode[] = [];
     for (const entry of this.observed.values()) {
-      if (entry.node === this.options.node || entry.leaving) continue;
-      if (now - entry.seenAt >= this.deadAfterMs) continue;
+      if (entry.node === this.options.node || !this.isLive(entry, now)) continue;
       nodes.push({ node: entry.node, interfaces: entry.interfaces });
     }
     if (this.selfLive()) nodes.push({ node: this.options.node, interfaces: this.interfaces });
     return nodes.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  }
+
+  /**
+   * Speakers with a Lease that are not live now (dead, cut off, leaving) and renewed it within the resting
+   * time, this one included while its own heartbeat is not current; sorted by node.
+   */
+  resting(): LiveNode[] {
+    const now = this.clock.now();
+    const nodes: LiveNode[] = [];
+    for (const entry of this.observed.values()) {
+      if (entry.node === this.options.node || this.isLive(entry, now)) continue;
+      if (entry.renewedAt === undefined || now - entry.renewedAt >= this.restingForMs) continue;
+      nodes.push({ node: entry.node, interfaces: entry.interfaces });
+    }
+    if (this.running && this.lastGoodWriteSentAt !== undefined && !this.selfLive()) {
+      nodes.push({ node: this.options.node, interfaces: this.interfaces });
+    }
+    return nodes.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  }
+
+  private isLive(entry: Observed, now: number): boolean {
+    return !entry.leaving && now - entry.seenAt < this.deadAfterMs;
   }
 
   /** Tells the others this speaker is going (they take over at once); it keeps renewing until stop(). */
@@ -205,17 +242,12 @@ export class SpeakerLiveness {
     await this.writeNow();
   }
 
-  /** Stops renewing and deletes this node's Lease. */
+  /** Stops renewing; the Lease stays, resting (see the module comment). */
   async stop(): Promise<void> {
     this.running = false;
     for (const timer of [this.renewTimer, this.linkTimer, this.expiryTimer]) timer?.cancel();
     this.unsubscribe?.();
     await this.writing;
-    try {
-      await this.options.client.delete(this.leasePath(), { timeoutMs: 1000 });
-    } catch (error) {
-      if (apiStatus(error) !== 404) this.log.warn({ err: error }, 'cannot delete the liveness Lease');
-    }
   }
 
   private get collection(): string {
@@ -329,6 +361,7 @@ export class SpeakerLiveness {
       seenAt: previous && previous.version === version ? previous.seenAt : this.clock.now(),
       leaving: annotations[LEAVING_ANNOTATION] === 'true',
       interfaces: parseInterfaces(annotations[INTERFACES_ANNOTATION]),
+      renewedAt: parseRenewTime(lease.spec?.renewTime),
     });
     this.notifyIfChanged();
     this.armExpiry();
@@ -345,9 +378,11 @@ export class SpeakerLiveness {
   private armExpiry(): void {
     if (!this.running) return;
     const now = this.clock.now();
-    const deadlines = [...this.observed.values()]
-      .filter((entry) => !entry.leaving && now - entry.seenAt < this.deadAfterMs)
-      .map((entry) => entry.seenAt + this.deadAfterMs);
+    const deadlines = [...this.observed.values()].flatMap((entry) => {
+      if (this.isLive(entry, now)) return [entry.seenAt + this.deadAfterMs];
+      const restsUntil = (entry.renewedAt ?? -Infinity) + this.restingForMs;
+      return restsUntil > now ? [restsUntil] : [];
+    });
     if (this.selfLive()) deadlines.push((this.lastGoodWriteSentAt as number) + this.deadAfterMs);
     if (deadlines.length === 0) return;
     const next = Math.min(...deadlines);
@@ -360,9 +395,9 @@ export class SpeakerLiveness {
   }
 
   private notifyIfChanged(): void {
-    const signature = this.live()
-      .map((entry) => `${entry.node}:${entry.interfaces.join(',')}`)
-      .join(' ');
+    const describe = (entries: LiveNode[]) =>
+      entries.map((entry) => `${entry.node}:${entry.interfaces.join(',')}`).join(' ');
+    const signature = `${describe(this.live())} | ${describe(this.resting())}`;
     if (signature === this.signature) return;
     const before = this.signature;
     this.signature = signature;

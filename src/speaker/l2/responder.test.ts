@@ -97,6 +97,17 @@ function arpRequestFrame(from: Buffer, fromIp: string, forIp: string): Buffer {
   return encodeEthernet(broadcastMac, from, etherTypeArp, packet);
 }
 
+/** `from` answering `to`'s request for `forIp`, as another holder of the address would. */
+function arpReplyFrameFrom(from: Buffer, forIp: string, to: Buffer, toIp: string): Buffer {
+  return arpReplyFrame(from, decodeArpRequest(arpRequestFrame(to, toIp, forIp)));
+}
+
+function decodeArpRequest(frame: Buffer) {
+  const decoded = decodeFrame(frame);
+  if (decoded.kind !== 'arp') throw new Error('not an ARP frame');
+  return decoded.packet;
+}
+
 function neighborSolicitationFrame(from: Buffer, fromIp: string, forIp: string): Buffer {
   const group = solicitedNodeAddress(ip(forIp));
   const packet = encodeNeighborMessage({
@@ -243,8 +254,19 @@ describe('FrameResponder', () => {
     });
   });
 
+  it("does not call the previous owner's last frames right after a takeover a conflict", () => {
+    responder.reconcile([{ ip: '198.51.100.100', interfaces: ['eth0'], probe: false }]);
+    clock.advance(1_000);
+    wire.deliver('eth0', arpReplyFrameFrom(otherMac, '198.51.100.100', clientMac, '198.51.100.20'));
+    expect(responder.state('198.51.100.100')).toEqual({ phase: 'announcing', interfaces: ['eth0'] });
+    clock.advance(1_500);
+    wire.deliver('eth0', arpReplyFrameFrom(otherMac, '198.51.100.100', clientMac, '198.51.100.20'));
+    expect(responder.state('198.51.100.100')?.phase).toBe('conflict');
+  });
+
   it('reports another host announcing our address but keeps answering, and recovers when it is quiet', () => {
     responder.reconcile([{ ip: '198.51.100.100', interfaces: ['eth0'], probe: false }]);
+    clock.advance(2_500); // past the takeover grace
     wire.deliver('eth0', gratuitousArpFrame(otherMac, ip('198.51.100.100'), arpRequest));
     expect(responder.state('198.51.100.100')).toEqual({
       phase: 'conflict',

@@ -53,6 +53,11 @@ export interface ResponderTiming {
   /** A refused address is probed again after this long, ± `retryJitter` so nodes do not probe in step. */
   readonly retryMs: number;
   readonly retryJitter: number;
+  /**
+   * After taking over an address without a probe, how long the previous owner's frames are expected (it
+   * answers until it hears our announcement, at most its handover time of 1 s) and not reported as a conflict.
+   */
+  readonly takeoverGraceMs: number;
   /** Links are re-scanned this often (and on every reconcile), so interfaces that come and go are picked up. */
   readonly rescanMs: number;
 }
@@ -64,6 +69,7 @@ export const defaultResponderTiming: ResponderTiming = {
   announceDelaysMs: [0, 250, 1000],
   retryMs: 30_000,
   retryJitter: 0.2,
+  takeoverGraceMs: 2_000,
   rescanMs: 5_000,
 };
 
@@ -97,6 +103,11 @@ interface Entry {
   retryTimer?: Timer;
   /** Last time another host showed it holds the address while we answered for it. */
   lastConflictAt?: number;
+  /**
+   * Until when frames of another holder are the previous owner's last ones, not a conflict: set when we
+   * take over an address another node announced (no probe), which keeps answering until it hears us.
+   */
+  takeoverUntil?: number;
 }
 
 interface Port {
@@ -299,6 +310,7 @@ export class FrameResponder implements L2Announcer {
   private start(entry: Entry, probe: boolean): void {
     this.cancel(entry.phaseTimers);
     if (!probe) {
+      entry.takeoverUntil = this.options.clock.now() + this.timing.takeoverGraceMs;
       this.announce(entry);
       return;
     }
@@ -501,6 +513,13 @@ export class FrameResponder implements L2Announcer {
       return;
     }
     if (entry.answering.size === 0) return;
+    if (entry.takeoverUntil !== undefined && this.options.clock.now() < entry.takeoverUntil) {
+      this.options.logger.debug(
+        { ip: entry.ip, holderMac, interface: ifname },
+        'the previous owner still answered for an address just taken over',
+      );
+      return;
+    }
     const first = entry.lastConflictAt === undefined;
     entry.lastConflictAt = this.options.clock.now();
     if (state.phase === 'conflict' && state.holderMac === holderMac && state.interface === ifname) return;

@@ -27,6 +27,7 @@ interface Scenario {
   node?: string;
   nodes?: PlanNode[];
   live?: LiveSpeaker[];
+  resting?: LiveSpeaker[];
   services: V1Service[];
   slices?: V1EndpointSlice[];
   announcedBefore?: string[];
@@ -39,6 +40,7 @@ function plan(scenario: Scenario): L2Plan {
     node: scenario.node ?? 'node-a',
     nodes: scenario.nodes ?? nodes,
     live: scenario.live ?? allUp(['node-a', 'node-b', 'node-c']),
+    resting: scenario.resting ?? [],
     services: scenario.services,
     endpointSlices:
       scenario.slices ??
@@ -54,6 +56,43 @@ function ownerOf(scenario: Scenario, name: string, namespace = 'default'): strin
 }
 
 describe('layer-2 plan', () => {
+  describe('when a speaker dies and comes back', () => {
+    const services = Array.from({ length: 60 }, (_, i) =>
+      service(`web-${i}`, { ingress: [`198.51.100.${i + 1}`] }),
+    );
+    const slices = services.map((s) => endpointSlice(s.metadata?.name ?? '', { ready: ['node-a'] }));
+    const owners = (scenario: Partial<Scenario>) => plan({ services, slices, ...scenario }).owners;
+
+    it.each(['node-a', 'node-b', 'node-c'])(
+      'moves only the addresses of %s while its Lease has expired, and takes exactly those back',
+      (dead) => {
+        const healthy = owners({});
+        const others = ['node-a', 'node-b', 'node-c'].filter((node) => node !== dead);
+        const without = owners({ live: allUp(others), resting: allUp([dead]) });
+        for (const [key, owner] of healthy) {
+          if (owner === dead) expect(others).toContain(without.get(key));
+          else expect(without.get(key)).toBe(owner);
+        }
+        expect(owners({ live: allUp(['node-a', 'node-b', 'node-c']), resting: [] })).toEqual(healthy);
+      },
+    );
+
+    it('moves only the addresses of a node whose links are down, spreading them over the others', () => {
+      const healthy = owners({});
+      const cut = owners({ live: [...allUp(['node-a', 'node-c']), { node: 'node-b', interfaces: [] }] });
+      const moved = [...healthy].filter(([key, owner]) => cut.get(key) !== owner);
+      expect(moved.length).toBe([...healthy.values()].filter((owner) => owner === 'node-b').length);
+      const taken = new Map<string, number>();
+      for (const [key] of moved) taken.set(cut.get(key) ?? '', (taken.get(cut.get(key) ?? '') ?? 0) + 1);
+      expect([...taken.keys()].sort()).toEqual(['node-a', 'node-c']);
+    });
+
+    it('lets a node absent from every Lease reshuffle the base placement (it was never part of it)', () => {
+      const two = owners({ live: allUp(['node-a', 'node-b']) });
+      for (const owner of two.values()) expect(['node-a', 'node-b']).toContain(owner);
+    });
+  });
+
   it('gives each Service exactly one answering node, the same one whichever speaker computes it', () => {
     const services = Array.from({ length: 12 }, (_, i) =>
       service(`web-${i}`, { ingress: [`198.51.100.${i + 1}`] }),

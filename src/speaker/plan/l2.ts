@@ -14,6 +14,13 @@
  * one address never has two answering nodes. Groups are then spread evenly (plan/placement.ts), counting
  * addresses, which is what loads a node. Every speaker runs this with the same inputs and gets the same map.
  *
+ * Two passes keep failures from reshuffling what works. The base pass places the groups over every speaker
+ * that has a heartbeat Lease, live or not, asking only the configuration (selectors, the exclude label,
+ * preferences). The runtime pass keeps each group on its base node while that node can answer (live, an
+ * allowed link up, not NetworkUnavailable, a local endpoint where the policy needs one) and spreads the
+ * others over the least loaded nodes that can. A node dying moves its own addresses and nothing else, and
+ * its return takes back exactly those.
+ *
  * The caller filters Services by loadBalancerClass, as for BGP.
  */
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
@@ -22,7 +29,7 @@ import { selectsAll, selectorMatches } from '../../config/selectors.js';
 import { formatAddress } from '../../net/ip.js';
 import type { L2Claim } from '../l2/announcer.js';
 import { nodeExclusion } from './node.js';
-import { placeGroups, type PlacementGroup } from './placement.js';
+import { placeGroups, settleGroups, type PlacementGroup } from './placement.js';
 import { addressesInPools, indexPools } from './pools.js';
 import {
   compareServiceRefs,
@@ -48,6 +55,12 @@ export interface L2PlanInput {
   readonly nodes: readonly PlanNode[];
   /** Speakers that are live now, this one included only while its own heartbeat writes succeed. */
   readonly live: readonly LiveSpeaker[];
+  /**
+   * Speakers that have a heartbeat Lease but are not live now (dead, cut off, stopped with a handover).
+   * They stay in the base placement, so a node going away moves only its own addresses, and coming back
+   * takes exactly those back.
+   */
+  readonly resting?: readonly LiveSpeaker[];
   /** Services of the load-balancer class this speaker serves. */
   readonly services: readonly V1Service[];
   readonly endpointSlices: readonly V1EndpointSlice[];
@@ -112,8 +125,14 @@ interface Context {
   readonly config: Config;
   readonly pools: ReturnType<typeof indexPools>;
   readonly servingEndpoints: ReturnType<typeof indexServingEndpoints>;
-  /** Live, not excluded nodes with their labels and up interfaces. */
+  /** Not excluded nodes with their labels and up interfaces. */
   readonly speakers: readonly { readonly node: PlanNode; readonly interfaces: readonly string[] }[];
+  /**
+   * The base placement asks only what the configuration allows (selectors, labels, preferences); whether
+   * links are up and where endpoints run change by the second, and answering them there would move other
+   * Services' addresses each time. The runtime pass applies them.
+   */
+  readonly base: boolean;
 }
 
 function evaluate(service: LoadBalancerService, context: Context): Evaluation {
@@ -151,10 +170,12 @@ function evaluate(service: LoadBalancerService, context: Context): Evaluation {
     // Every address of the Service must be answerable from the node: one node answers for all of them.
     const perIP = adsPerIP.map((ads) => ads.filter((ad) => selectsAll(ad.nodeSelectors, node.labels)));
     if (perIP.some((ads) => ads.length === 0)) continue;
-    const withInterface = perIP.map((ads) => ads.filter((ad) => interfaceUp(ad, interfaces)));
+    const withInterface = context.base
+      ? perIP
+      : perIP.map((ads) => ads.filter((ad) => interfaceUp(ad, interfaces)));
     if (withInterface.some((ads) => ads.length === 0)) continue;
     selected += 1;
-    if (service.localTrafficPolicy && !endpoints.nodes.has(node.name)) continue;
+    if (!context.base && service.localTrafficPolicy && !endpoints.nodes.has(node.name)) continue;
     const ads = [...new Set(withInterface.flat())];
     const preference = ads
       .flatMap((ad) => ad.preferredNodes)
@@ -198,53 +219,11 @@ class Groups {
   }
 }
 
-function topTier(candidates: ReadonlyMap<string, number>): string[] {
-  const best = Math.max(...candidates.values());
-  return [...candidates].filter(([, weight]) => weight === best).map(([node]) => node);
-}
-
-function claimInterfaces(ads: readonly L2Advertisement[]): string[] {
-  if (ads.some((ad) => ad.interfaces.length === 0)) return [];
-  return [...new Set(ads.flatMap((ad) => ad.interfaces))].sort();
-}
-
-export function planL2(input: L2PlanInput): L2Plan {
-  const nodesByName = new Map(input.nodes.map((node) => [node.name, node]));
-  const ignoreExcludeLabel = input.ignoreExcludeLabel ?? false;
-  const speakers = [...input.live]
-    .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
-    .map((speaker) => ({
-      // A live speaker whose Node object is not (yet) in the cache plans as a node without labels.
-      node: nodesByName.get(speaker.node) ?? { name: speaker.node, labels: {}, networkUnavailable: false },
-      interfaces: speaker.interfaces,
-    }))
-    .filter(({ node }) => nodeExclusion(node, { ignoreExcludeLabel }) === undefined);
-  const context: Context = {
-    config: input.config,
-    pools: indexPools(input.config),
-    servingEndpoints: indexServingEndpoints(input.endpointSlices),
-    speakers,
-  };
-  const services = input.services
-    .map(readLoadBalancerService)
-    .filter((service): service is LoadBalancerService => service !== undefined)
-    .sort((a, b) => compareServiceRefs(a.ref, b.ref));
-
-  const withheld: ServiceNotice[] = [];
-  const evaluated: Extract<Evaluation, { kind: 'candidates' }>[] = [];
-  for (const service of services) {
-    const evaluation = evaluate(service, context);
-    if (evaluation.kind === 'ignored') continue;
-    if (evaluation.kind === 'withheld') {
-      withheld.push({ service: service.ref, code: evaluation.code, reason: evaluation.reason });
-    } else {
-      evaluated.push(evaluation);
-    }
-  }
-
-  const groups = new Groups();
-  for (const { ips } of evaluated) for (const ip of ips) groups.union(ips[0] as string, ip);
-  // Per group: its addresses, and per node the summed preference, only for nodes every member allows.
+/** Per group of shared addresses: its weight, and the top-preference nodes every member allows. */
+function placementGroups(
+  evaluated: readonly Extract<Evaluation, { kind: 'candidates' }>[],
+  groups: Groups,
+): PlacementGroup[] {
   const members = new Map<string, { ips: Set<string>; nodes: Map<string, number> | undefined }>();
   for (const evaluation of evaluated) {
     const key = groups.find(evaluation.ips[0] as string);
@@ -262,12 +241,93 @@ export function planL2(input: L2PlanInput): L2Plan {
     }
     group.nodes = next;
   }
-  const placementGroups: PlacementGroup[] = [...members].map(([key, group]) => ({
+  return [...members].map(([key, group]) => ({
     key,
     weight: group.ips.size,
     candidates: group.nodes && group.nodes.size > 0 ? topTier(group.nodes) : [],
   }));
-  const placement = placeGroups(placementGroups);
+}
+
+function topTier(candidates: ReadonlyMap<string, number>): string[] {
+  const best = Math.max(...candidates.values());
+  return [...candidates].filter(([, weight]) => weight === best).map(([node]) => node);
+}
+
+function claimInterfaces(ads: readonly L2Advertisement[]): string[] {
+  if (ads.some((ad) => ad.interfaces.length === 0)) return [];
+  return [...new Set(ads.flatMap((ad) => ad.interfaces))].sort();
+}
+
+function planSpeakers(
+  speakers: readonly LiveSpeaker[],
+  nodesByName: ReadonlyMap<string, PlanNode>,
+  options: { readonly ignoreExcludeLabel: boolean; readonly base: boolean },
+): Context['speakers'] {
+  return [...speakers]
+    .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
+    .map((speaker) => ({
+      // A speaker whose Node object is not (yet) in the cache plans as a node without labels.
+      node: nodesByName.get(speaker.node) ?? { name: speaker.node, labels: {}, networkUnavailable: false },
+      interfaces: speaker.interfaces,
+    }))
+    .filter(({ node }) => {
+      // NetworkUnavailable passes, like a link going down: only the runtime pass honours it.
+      const judged = options.base ? { ...node, networkUnavailable: false } : node;
+      return nodeExclusion(judged, options) === undefined;
+    });
+}
+
+export function planL2(input: L2PlanInput): L2Plan {
+  const nodesByName = new Map(input.nodes.map((node) => [node.name, node]));
+  const ignoreExcludeLabel = input.ignoreExcludeLabel ?? false;
+  const live = new Set(input.live.map((speaker) => speaker.node));
+  // A resting speaker whose Node is gone will not come back; its Lease goes with the Node.
+  const resting = (input.resting ?? []).filter(
+    (speaker) => !live.has(speaker.node) && nodesByName.has(speaker.node),
+  );
+  const everySpeaker = [...input.live, ...resting];
+  const shared = {
+    config: input.config,
+    pools: indexPools(input.config),
+    servingEndpoints: indexServingEndpoints(input.endpointSlices),
+  };
+  const context: Context = {
+    ...shared,
+    speakers: planSpeakers(input.live, nodesByName, { ignoreExcludeLabel, base: false }),
+    base: false,
+  };
+  const baseContext: Context = {
+    ...shared,
+    speakers: planSpeakers(everySpeaker, nodesByName, { ignoreExcludeLabel, base: true }),
+    base: true,
+  };
+  const services = input.services
+    .map(readLoadBalancerService)
+    .filter((service): service is LoadBalancerService => service !== undefined)
+    .sort((a, b) => compareServiceRefs(a.ref, b.ref));
+
+  const withheld: ServiceNotice[] = [];
+  type Candidates = Extract<Evaluation, { kind: 'candidates' }>;
+  const evaluated: Candidates[] = [];
+  const baseEvaluated: Candidates[] = [];
+  for (const service of services) {
+    const evaluation = evaluate(service, context);
+    if (evaluation.kind === 'ignored') continue;
+    if (evaluation.kind === 'withheld') {
+      withheld.push({ service: service.ref, code: evaluation.code, reason: evaluation.reason });
+    } else {
+      evaluated.push(evaluation);
+      // Whether a Service is withheld or ignored does not depend on the nodes, so both passes agree on it.
+      baseEvaluated.push(evaluate(service, baseContext) as Candidates);
+    }
+  }
+
+  const groups = new Groups();
+  for (const { ips } of evaluated) for (const ip of ips) groups.union(ips[0] as string, ip);
+  const placement = settleGroups(
+    placeGroups(placementGroups(baseEvaluated, groups)),
+    placementGroups(evaluated, groups),
+  );
 
   const self = input.node;
   const notLive = !input.live.some((speaker) => speaker.node === self);

@@ -13,8 +13,10 @@
  * take every group: U = max(ceil(W/k), floor(W/(k - 1/3))) for W addresses over k nodes, because the least
  * loaded node then holds at least W - (k-1)U ≥ U/1.5. The slack above W/k is what keeps movement small: a
  * tighter capacity turns away more groups from their first choice, and those come back (move) whenever the
- * node set changes. Measured over random address and node sets (plan/l2-placement.test.ts): removing one of
- * 5 nodes holding 100 addresses moves that node's addresses plus a median of about 4 % of the others.
+ * node set changes. Measured over random address and node sets (plan/placement.test.ts): removing one of
+ * 5 nodes holding 100 addresses from the base moves that node's addresses plus a median of about 4 % of the
+ * others. That happens only when the set of speakers with a Lease changes; a speaker that dies or loses its
+ * links stays in the base, and settleGroups moves its addresses alone.
  *
  * A group whose nodes have all turned it away (possible only when node selectors make candidate sets
  * differ) goes to its first choice anyway: answering from a busy node beats not answering.
@@ -151,5 +153,48 @@ export function placeGroups(groups: readonly PlacementGroup[]): Map<string, stri
   const placement = new Map<string, string>();
   for (const [node, list] of held) for (const { group } of list) placement.set(group.key, node);
   fillUnderloaded(placeable, placement, load, capacity, score);
+  return placement;
+}
+
+/**
+ * Adapts a base placement to the nodes that can answer now: a group stays on its base node while that node
+ * is still one of its candidates, and the others go, heaviest first, to their least loaded candidate (ties
+ * to the one ranking the group highest). With every base node able to answer, this is the base placement.
+ */
+export function settleGroups(
+  base: ReadonlyMap<string, string>,
+  groups: readonly PlacementGroup[],
+): Map<string, string> {
+  const score = scorer();
+  const placement = new Map<string, string>();
+  const load = new Map<string, number>();
+  for (const group of groups) for (const node of group.candidates) load.set(node, 0);
+  const displaced: PlacementGroup[] = [];
+  for (const group of groups) {
+    if (group.candidates.length === 0) continue;
+    const node = base.get(group.key);
+    if (node !== undefined && group.candidates.includes(node)) {
+      placement.set(group.key, node);
+      load.set(node, (load.get(node) ?? 0) + group.weight);
+    } else {
+      displaced.push(group);
+    }
+  }
+  displaced.sort((a, b) => b.weight - a.weight || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const group of displaced) {
+    let best: string | undefined;
+    for (const node of group.candidates) {
+      if (best === undefined) {
+        best = node;
+        continue;
+      }
+      const difference = (load.get(node) ?? 0) - (load.get(best) ?? 0);
+      const order = compareBig(score(node, group.key), score(best, group.key)) || (node < best ? -1 : 1);
+      if (difference < 0 || (difference === 0 && order < 0)) best = node;
+    }
+    const chosen = best as string;
+    placement.set(group.key, chosen);
+    load.set(chosen, (load.get(chosen) ?? 0) + group.weight);
+  }
   return placement;
 }
