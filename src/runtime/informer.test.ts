@@ -79,6 +79,28 @@ describe('Informer', () => {
     expect(timeout).toBeLessThanOrEqual(600);
   });
 
+  it('keeps objects without managedFields, listed or watched, and everything else as received', async () => {
+    const managed = (name: string): ConfigMap =>
+      ({
+        ...configMap(name),
+        metadata: {
+          name,
+          namespace: 'test',
+          labels: { app: 'x' },
+          managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+        },
+      }) as ConfigMap;
+    server.upsert(managed('listed'));
+    const inf = startInformer();
+    await inf.waitForSync();
+    server.upsert(managed('watched'));
+    await waitFor('the watched object', () => inf.get('test/watched'));
+    for (const key of ['test/listed', 'test/watched']) {
+      expect(inf.get(key)?.metadata).not.toHaveProperty('managedFields');
+      expect(inf.get(key)).toMatchObject({ metadata: { labels: { app: 'x' } }, data: { value: 'v1' } });
+    }
+  });
+
   it('applies watched adds, updates and deletes to the cache before handlers hear of them', async () => {
     const inf = startInformer();
     await waitFor('the watch to open', () => server.openWatches() === 1);

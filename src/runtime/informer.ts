@@ -326,7 +326,8 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
     return undefined;
   }
 
-  private upsert(object: T, fromList: boolean): void {
+  private upsert(received: T, fromList: boolean): void {
+    const object = withoutManagedFields(received);
     const key = objectKey(object);
     const cached = this.cache.get(key);
     this.cache.set(key, object);
@@ -362,4 +363,16 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
       this.log.error({ err: error, handler: what }, 'informer handler threw');
     }
   }
+}
+
+/**
+ * The cache keeps objects without metadata.managedFields: nothing here reads them, and on a Service written
+ * by a few managers they are larger than the rest of the object (at 5,000 Services, tens of MiB).
+ */
+function withoutManagedFields<T extends KubeObject>(object: T): T {
+  if (!object.metadata || !('managedFields' in object.metadata)) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata as typeof object.metadata & {
+    managedFields?: unknown;
+  };
+  return { ...object, metadata };
 }
