@@ -1,7 +1,7 @@
 /**
  * Reconciles one Service against the allocator: converge (src/controller/allocator), then write what
- * changed: status.loadBalancer.ingress and the metallb.io/AddressAssigned condition in one patch of the
- * status subresource, the ip-allocated-from-pool annotation through a metadata patch, and events.
+ * changed: status.loadBalancer.ingress, the metallb.io/AddressAssigned condition and the
+ * ip-allocated-from-pool annotation in one patch of the status subresource, and events.
  * Everything is read from the informer caches.
  *
  * Status writes carry the resourceVersion the decision was made from, so a decision taken on a stale cache
@@ -240,47 +240,47 @@ export class ServiceReconciler {
     const path = objectPath(serviceType, namespace, name);
     const fieldManager = this.options.fieldManager;
     const metadata = cached.metadata ?? {};
-    let written: ServiceState = state;
     const { ingress, condition } = status;
-    if (ingress !== undefined || condition !== undefined) {
-      // A merge patch replaces the whole conditions list: the others go back as the decision saw them, and
-      // the resourceVersion guard turns a concurrent change to them into a conflict, never a lost write.
-      await this.options.client.patch(
-        withQuery(`${path}/status`, { fieldManager }),
-        {
-          metadata: { resourceVersion: metadata.resourceVersion },
-          status: {
-            ...(ingress !== undefined
-              ? {
-                  loadBalancer:
-                    ingress.length > 0 ? { ingress: ingress.map((ip) => ({ ip })) } : { ingress: null },
-                }
-              : {}),
-            ...(condition !== undefined
-              ? { conditions: conditionsWith(cached.status?.conditions, condition) }
-              : {}),
-          },
+    if (ingress === undefined && condition === undefined && poolAnnotation === undefined) return;
+    // One request for all three: the API server keeps metadata changes made through a Service's status
+    // subresource (only spec is reset there), so the pool annotation rides along with the status instead of
+    // costing a second write per assigned address. A merge patch replaces the whole conditions list: the
+    // others go back as the decision saw them, and the resourceVersion guard turns a concurrent change to
+    // them into a conflict, never a lost write.
+    await this.options.client.patch(
+      withQuery(`${path}/status`, { fieldManager }),
+      {
+        metadata: {
+          resourceVersion: metadata.resourceVersion,
+          ...(poolAnnotation !== undefined
+            ? { annotations: { [IP_ALLOCATED_FROM_POOL_ANNOTATION]: poolAnnotation } }
+            : {}),
         },
-        'application/merge-patch+json',
-        { signal },
-      );
-      written = {
-        ...written,
-        ...(ingress !== undefined ? { ingress } : {}),
-        ...(condition !== undefined ? { condition: condition ?? undefined } : {}),
-      };
-      this.remember(key, cached, written);
-    }
-    if (poolAnnotation !== undefined) {
-      await this.options.client.patch(
-        withQuery(path, { fieldManager }),
-        { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL_ANNOTATION]: poolAnnotation } } },
-        'application/merge-patch+json',
-        { signal },
-      );
-      written = { ...written, poolAnnotation: poolAnnotation ?? undefined };
-      this.remember(key, cached, written);
-    }
+        ...(ingress !== undefined || condition !== undefined
+          ? {
+              status: {
+                ...(ingress !== undefined
+                  ? {
+                      loadBalancer:
+                        ingress.length > 0 ? { ingress: ingress.map((ip) => ({ ip })) } : { ingress: null },
+                    }
+                  : {}),
+                ...(condition !== undefined
+                  ? { conditions: conditionsWith(cached.status?.conditions, condition) }
+                  : {}),
+              },
+            }
+          : {}),
+      },
+      'application/merge-patch+json',
+      { signal },
+    );
+    this.remember(key, cached, {
+      ...state,
+      ...(ingress !== undefined ? { ingress } : {}),
+      ...(condition !== undefined ? { condition: condition ?? undefined } : {}),
+      ...(poolAnnotation !== undefined ? { poolAnnotation: poolAnnotation ?? undefined } : {}),
+    });
   }
 
   private remember(key: string, cached: V1Service, state: ServiceState): void {

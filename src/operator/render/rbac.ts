@@ -42,9 +42,10 @@ const reviewMetricsCallers: V1PolicyRule[] = [
 /** What each operand needs across namespaces; the operator's install holds it too, so it may grant it. */
 export const clusterRules: Record<Component, V1PolicyRule[]> = {
   controller: [
-    // patch: the controller records the pool an address came from in a Service annotation.
-    { apiGroups: [''], resources: ['services'], verbs: [...read, 'patch'] },
-    { apiGroups: [''], resources: ['services/status'], verbs: ['update', 'patch'] },
+    { apiGroups: [''], resources: ['services'], verbs: read },
+    // One merge patch of the status subresource writes the address, the AddressAssigned condition and the
+    // annotation naming the pool it came from (the API server keeps metadata changes made there).
+    { apiGroups: [''], resources: ['services/status'], verbs: ['patch'] },
     // Pools select Services by their namespace's labels.
     { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: read },
     ...recordEvents,
