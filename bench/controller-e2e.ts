@@ -3,12 +3,15 @@
  *   live     created at once (bounded concurrency) while the controller runs: seconds until all have an IP;
  *   restart  SIGKILL and restart with all assigned: seconds until every service is re-validated, IPs moved;
  *   backlog  all created while no controller runs, then it starts: seconds until all have an IP;
- * and the controller's peak RSS (VmHWM) in each phase.
+ * and the controller's peak RSS (VmHWM) in each phase, and in the live and backlog phases the write requests
+ * the API server served per assigned Service for the controller (its apiserver_request_total for Services,
+ * events and pools, less the bench's own creates), by resource.
  *
  * Run: npx tsc -p . && node --import tsx bench/controller-e2e.ts [--services 5000] [--concurrency 50]
  * The controller runs from dist/ (as a pod would run the built image), so build first.
  * Allocation only: the pool is 10.10.0.0/16 and no traffic is ever sent to an assigned address.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +62,57 @@ function peakRssMiB(pid: number | undefined): number {
   if (pid === undefined || !existsSync(`/proc/${pid}/status`)) return Number.NaN;
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+const writeVerbs = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/**
+ * What the controller writes besides its Lease (renewals are time, not work). kube-controller-manager writes
+ * endpoints, EndpointSlices and ClusterIP objects for every new Service meanwhile: not ours to count.
+ */
+const controllerWrites = new Set(['services', 'events', 'ipaddresspools']);
+
+/** Write requests the API server has served so far, by "VERB resource[/subresource]". */
+function apiServerWrites(cluster: LocalCluster): Map<string, number> {
+  const text = execFileSync(
+    join(cluster.binDir, 'kubectl'),
+    ['--kubeconfig', cluster.kubeconfigPath, 'get', '--raw', '/metrics'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  const writes = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = new Map(
+      [...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] as string, m[2] as string]),
+    );
+    const verb = labels.get('verb') ?? '';
+    if (!writeVerbs.has(verb)) continue;
+    const subresource = labels.get('subresource');
+    const key = `${verb} ${labels.get('resource') ?? ''}${subresource ? `/${subresource}` : ''}`;
+    writes.set(key, (writes.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return writes;
+}
+
+/**
+ * The controller's writes between two snapshots, per assigned Service: everything written in between, less
+ * the `created` Services the bench posted itself and what other components wrote.
+ */
+function writesPerService(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  created: number,
+  assigned: number,
+): string {
+  const delta = new Map<string, number>();
+  for (const [key, value] of after) {
+    const added = value - (before.get(key) ?? 0);
+    if (added > 0 && controllerWrites.has(key.split(' ')[1]?.split('/')[0] ?? '')) delta.set(key, added);
+  }
+  delta.set('POST services', (delta.get('POST services') ?? 0) - created);
+  const parts = [...delta].filter(([, value]) => value > 0).sort(([, a], [, b]) => b - a);
+  const total = parts.reduce((sum, [, value]) => sum + value, 0);
+  const detail = parts.map(([key, value]) => `${key} ${(value / assigned).toFixed(2)}`).join(', ');
+  return `${(total / assigned).toFixed(2)} (${detail})`;
 }
 
 class ControllerRun {
@@ -214,10 +268,14 @@ async function main(): Promise<void> {
       60_000,
     );
     console.log(`live: creating ${count} LoadBalancer Services while the controller runs…`);
+    const liveWritesBefore = apiServerWrites(cluster);
     const liveStart = performance.now();
     const liveCreated = await createServices(client, count, concurrency);
     await assignments.all(count);
     const liveAssigned = seconds(liveStart);
+    // Events and pool status may trail the last address by a moment.
+    await sleep(3000);
+    const liveWrites = writesPerService(liveWritesBefore, apiServerWrites(cluster), count, count);
     const distinct = new Set(assignments.ips.values()).size;
     failed ||= distinct !== count;
     rows.push(
@@ -225,6 +283,7 @@ async function main(): Promise<void> {
       ['live: all assigned after', `${liveAssigned.toFixed(1)} s (${(count / liveAssigned).toFixed(0)}/s)`],
       ['live: distinct addresses', String(distinct)],
       ['live: controller peak RSS (VmHWM)', `${peakRssMiB(live.controller.process.pid).toFixed(0)} MiB`],
+      ['live: controller writes per assigned Service', liveWrites],
     );
 
     // 2. SIGKILL and restart: the new process rebuilds its state and re-validates every service.
@@ -253,10 +312,13 @@ async function main(): Promise<void> {
     await client.delete(`/api/v1/namespaces/${namespace}/services`, { timeoutMs: 600_000 });
     while (assignments.services > 0) await sleep(200);
     const backlogCreated = await createServices(client, count, concurrency);
+    const backlogWritesBefore = apiServerWrites(cluster);
     const backlogStart = performance.now();
     const backlog = await startController();
     await assignments.all(count);
     const backlogSeconds = seconds(backlogStart);
+    await sleep(3000);
+    const backlogWrites = writesPerService(backlogWritesBefore, apiServerWrites(cluster), 0, count);
     failed ||= new Set(assignments.ips.values()).size !== count;
     rows.push(
       ['backlog: created (no controller) in', `${backlogCreated.toFixed(1)} s`],
@@ -265,6 +327,7 @@ async function main(): Promise<void> {
         `${backlogSeconds.toFixed(1)} s (${(count / backlogSeconds).toFixed(0)}/s)`,
       ],
       ['backlog: controller peak RSS', `${peakRssMiB(backlog.controller.process.pid).toFixed(0)} MiB`],
+      ['backlog: controller writes per assigned Service', backlogWrites],
     );
     await assignments.stop();
     client.close();

@@ -56,8 +56,11 @@ export interface AllocationSessionOptions {
   readonly log: Logger;
 }
 
-/** Debounces pool status writes while many services change at once. */
-const poolStatusDelayMs = 250;
+/**
+ * Pool status is written at most about once a second per pool while many Services change at once: it is
+ * read by people and alerts, and a shorter delay made it an eighth of the controller's writes in a burst.
+ */
+const poolStatusDelayMs = 1_000;
 
 /** The served LoadBalancer services that have addresses in their status: the state to rebuild from. */
 export function existingAssignments(
