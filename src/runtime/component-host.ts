@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { Credentials } from './credentials.js';
 import type { DestinationStream, LevelWithSilent } from 'pino';
 import { ComponentServers, type ServerChecks } from './component-servers.js';
 import { loadKubeConfig, type LoadedKubeConfig } from './kube-config.js';
@@ -53,7 +53,7 @@ export interface LeaderElectionPlan {
 
 /** What the host hands a component it creates. */
 export interface ComponentContext {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: Credentials;
   /** Closed by the host after everything else stopped. */
   readonly client: RawClient;
   readonly log: Logger;

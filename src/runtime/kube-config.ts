@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { delimiter } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { credentialsFromFiles, inClusterCredentials, type Credentials } from './credentials.js';
 
 export interface LoadedKubeConfig {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: Credentials;
   /** Where it came from, for the startup log line. */
   readonly source: string;
 }
@@ -40,9 +40,7 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): LoadedKubeConfi
   const host = process.env.KUBERNETES_SERVICE_HOST;
   const port = process.env.KUBERNETES_SERVICE_PORT;
   if (host && port && existsSync(`${prefix}${serviceAccountToken}`)) {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromCluster(prefix);
-    return { kubeConfig, source: 'in-cluster service account' };
+    return { kubeConfig: inClusterCredentials(host, port, prefix), source: 'in-cluster service account' };
   }
   throw new Error(
     'no Kubernetes credentials found: pass --kubeconfig, set $KUBECONFIG, or run in a pod with a service ' +
@@ -50,34 +48,19 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): LoadedKubeConfi
   );
 }
 
-function fromFiles(paths: readonly string[], origin: string): KubeConfig {
+function fromFiles(paths: readonly string[], origin: string): Credentials {
   const existing = paths.filter((path) => existsSync(path));
   const missing = paths.filter((path) => !existsSync(path));
   // kubectl skips missing entries of a $KUBECONFIG list but insists on an explicit --kubeconfig file.
   if (existing.length === 0 || (origin === '--kubeconfig' && missing.length > 0)) {
     throw new Error(`kubeconfig ${missing.join(', ')} (from ${origin}) does not exist`);
   }
-  const kubeConfig = new KubeConfig();
-  for (const [index, path] of existing.entries()) {
-    try {
-      if (index === 0) {
-        kubeConfig.loadFromFile(path);
-      } else {
-        const next = new KubeConfig();
-        next.loadFromFile(path);
-        kubeConfig.mergeConfig(next, true);
-      }
-    } catch (error) {
-      throw new Error(`kubeconfig ${path} (from ${origin}) could not be read: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-  if (!kubeConfig.getCurrentCluster()) {
+  try {
+    return credentialsFromFiles(existing);
+  } catch (error) {
     throw new Error(
-      `kubeconfig ${existing.join(delimiter)} (from ${origin}) has no usable current context: ` +
-        `current-context "${kubeConfig.getCurrentContext()}" must name a context whose cluster is defined`,
+      `kubeconfig ${existing.join(delimiter)} (from ${origin}) could not be used: ${(error as Error).message}`,
+      { cause: error },
     );
   }
-  return kubeConfig;
 }

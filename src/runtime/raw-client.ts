@@ -8,7 +8,7 @@
 import { Agent as HttpsAgent, request, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { Credentials } from './credentials.js';
 
 export class ApiError extends Error {
   constructor(
@@ -103,7 +103,7 @@ export class RawClient {
   readonly requestCounts = new Map<string, number>();
   private agent: { readonly fingerprint: string; readonly agent: HttpAgent } | undefined;
 
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  constructor(private readonly kubeConfig: Credentials) {}
 
   get server(): string {
     const cluster = this.kubeConfig.getCurrentCluster();
