@@ -14,10 +14,11 @@ let caches: Record<ClusterCacheKey, FakeCache<CachedObject>>;
 let admission: SerializedAdmission;
 
 function pool(name: string, address: string, uid = `uid-${name}`, resourceVersion = '1'): CachedObject {
+  const managedFields = [{ manager: 'kubectl' }];
   return {
     apiVersion: 'metallb.io/v1beta1',
     kind: 'IPAddressPool',
-    metadata: { name, namespace: ns, uid, resourceVersion, managedFields: [{ manager: 'kubectl' }] },
+    metadata: { name, namespace: ns, uid, resourceVersion, ...{ managedFields } },
     spec: { addresses: [address] },
     status: { assignedIPv4: 0 },
   };
