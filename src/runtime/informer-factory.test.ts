@@ -38,7 +38,9 @@ describe('InformerFactory', () => {
     const keepMetadata = (object: KubeObject): KubeObject => ({ metadata: object.metadata });
     const a = factory.informer({ resource: configMaps, namespace: 'test', transform: keepMetadata });
     expect(factory.informer({ resource: configMaps, namespace: 'test', transform: keepMetadata })).toBe(a);
-    expect(() => factory.informer({ resource: configMaps, namespace: 'test' })).toThrow(/different transform/);
+    expect(() => factory.informer({ resource: configMaps, namespace: 'test' })).toThrow(
+      /different transform/,
+    );
   });
 
   it('feeds a controller that reconciles from the cache as the server changes', async () => {

@@ -105,7 +105,10 @@ export class ClusterCache {
         namespace,
         transform: trimSecret,
       }),
-      nodes: this.factory.informer<CachedObject>({ resource: resourceTypeOf('v1', 'Node'), transform: trimToLabels }),
+      nodes: this.factory.informer<CachedObject>({
+        resource: resourceTypeOf('v1', 'Node'),
+        transform: trimToLabels,
+      }),
       namespaces: this.factory.informer<CachedObject>({
         resource: resourceTypeOf('v1', 'Namespace'),
         transform: trimToLabels,

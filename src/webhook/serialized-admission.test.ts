@@ -103,16 +103,16 @@ describe('admission against the caches plus what it admitted', () => {
     const updated = pool('moving', '192.0.2.0/24', 'uid-moving', '7');
     expect(admission.decide(poolRequest('UPDATE', updated, { oldObject: cached })).allowed).toBe(true);
     // The old range is free at once; the new one is taken at once.
-    expect(admission.decide(poolRequest('CREATE', pool('old-range', '198.51.100.0/24'))).allowed).toBe(
-      true,
-    );
+    expect(admission.decide(poolRequest('CREATE', pool('old-range', '198.51.100.0/24'))).allowed).toBe(true);
     expect(admission.decide(poolRequest('CREATE', pool('new-range', '192.0.2.0/24'))).allowed).toBe(false);
     pools().set({ ...updated, metadata: { ...updated.metadata, resourceVersion: '8' } });
     expect(admission.pendingCount).toBe(1); // old-range, not yet in the cache
-    expect(admission.view().pools.map((p) => (p.metadata as { name: string }).name).sort()).toEqual([
-      'moving',
-      'old-range',
-    ]);
+    expect(
+      admission
+        .view()
+        .pools.map((p) => (p.metadata as { name: string }).name)
+        .sort(),
+    ).toEqual(['moving', 'old-range']);
   });
 
   it('keeps remembered objects lean: no managedFields, no status', () => {
