@@ -34,6 +34,15 @@ describe('InformerFactory', () => {
     expect(other).not.toBe(a);
   });
 
+  it('refuses to hand a shared informer to a caller that wants its objects trimmed differently', () => {
+    const keepMetadata = (object: KubeObject): KubeObject => ({ metadata: object.metadata });
+    const a = factory.informer({ resource: configMaps, namespace: 'test', transform: keepMetadata });
+    expect(factory.informer({ resource: configMaps, namespace: 'test', transform: keepMetadata })).toBe(a);
+    expect(() => factory.informer({ resource: configMaps, namespace: 'test' })).toThrow(
+      /different transform/,
+    );
+  });
+
   it('feeds a controller that reconciles from the cache as the server changes', async () => {
     server.upsert({ metadata: { name: 'a', namespace: 'test' }, data: { v: '1' } });
     const informer = factory.informer<KubeObject & { data?: { v?: string } }>({

@@ -11,15 +11,22 @@ export interface InformerRequest {
   readonly namespace?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /**
+   * Trims cached objects (see InformerOptions.transform). The shared informer keeps the transform of its
+   * first request; a later request for the same informer with a different one is a bug and throws, since
+   * its caller would read objects trimmed for someone else.
+   */
+  readonly transform?: (object: KubeObject) => KubeObject;
 }
 
 export type InformerDefaults = Omit<
   InformerOptions,
-  'resource' | 'namespace' | 'labelSelector' | 'fieldSelector'
+  'resource' | 'namespace' | 'labelSelector' | 'fieldSelector' | 'transform'
 >;
 
 export class InformerFactory {
   private readonly informers = new Map<string, Informer<KubeObject>>();
+  private readonly transforms = new Map<string, InformerRequest['transform']>();
   private started = false;
 
   constructor(private readonly defaults: InformerDefaults) {}
@@ -32,9 +39,13 @@ export class InformerFactory {
       request.fieldSelector ?? '',
     ]);
     let informer = this.informers.get(key);
+    if (informer && this.transforms.get(key) !== request.transform) {
+      throw new Error(`informer for ${key} was already requested with a different transform`);
+    }
     if (!informer) {
       informer = new Informer<KubeObject>({ ...this.defaults, ...request });
       this.informers.set(key, informer);
+      this.transforms.set(key, request.transform);
       if (this.started) informer.start();
     }
     // The cache holds whatever the server sent; T is the caller's claim about that shape.

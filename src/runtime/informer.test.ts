@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Informer, type InformerOptions } from './informer.js';
+import type { KubeObject } from './kube-object.js';
 import { RawClient } from './raw-client.js';
 import { FakeApiServer, type FakeObject } from '../../test/support/fake-api-server.js';
 import { waitFor } from '../../test/cluster/wait-for.js';
@@ -119,6 +120,22 @@ describe('Informer', () => {
     expect(cachedWhenNotified).toEqual(['v1', 'v2', 'v1', 'gone']);
     expect(inf.keys()).toEqual(['test/a']);
     expect(inf.resourceVersion).toBe(server.currentResourceVersion());
+  });
+
+  it('caches and hands out objects as its transform trims them, from the list and from the watch', async () => {
+    server.upsert(configMap('listed', 'v1'));
+    const inf = startInformer({
+      transform: (object) => ({ metadata: object.metadata, data: { kept: 'yes' } }) as KubeObject,
+    });
+    await inf.waitForSync();
+    server.upsert(configMap('watched', 'v1'));
+    server.upsert(configMap('watched', 'v2'));
+    await waitFor('the watched object', () => seen.length === 3);
+    for (const key of ['test/listed', 'test/watched']) {
+      expect(inf.get(key)).toEqual({ metadata: expect.anything(), data: { kept: 'yes' } });
+    }
+    // Handlers see the trimmed objects, and resourceVersion still tells an update from a repeat.
+    expect(seen).toEqual(['add listed', 'add watched', 'update watched']);
   });
 
   it.each(['event', 'status'] as const)(

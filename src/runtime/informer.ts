@@ -10,7 +10,8 @@
  * while we were away as deletes with `finalStateUnknown`.
  *
  * Handlers run synchronously after the cache changed and must only enqueue: reconcilers read the cache.
- * Cached objects are shared; never mutate them.
+ * Cached objects are shared; never mutate them. A `transform` trims each object before it is cached (and
+ * before handlers see it), so a cache holds only the fields its readers use.
  */
 import { Backoff, reflectorBackoff, type BackoffOptions } from './backoff.js';
 import { sleep, systemClock, type Clock, type Timer } from './clock.js';
@@ -47,6 +48,12 @@ export interface InformerOptions {
   readonly namespace?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /**
+   * Applied to every listed or watched object before it is cached or handed to handlers, e.g. to drop
+   * managedFields or a status nobody reads. It must keep metadata.name, namespace, uid and resourceVersion,
+   * which the informer itself uses, and may return the object it was given, changed.
+   */
+  readonly transform?: (object: KubeObject) => KubeObject;
   /** List page size; default 500. */
   readonly pageSize?: number;
   /** Reconnect backoff; default 800 ms doubling to 30 s with jitter. */
@@ -241,7 +248,7 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
       ...(this.options.fieldSelector ? { fieldSelector: this.options.fieldSelector } : {}),
     });
     if (signal.aborted) return;
-    const fresh = new Map(items.map((item) => [objectKey(item), item]));
+    const fresh = new Map(items.map((item) => [objectKey(item), this.trim(item)]));
     for (const [key, cached] of this.cache) {
       if (fresh.has(key)) continue;
       this.cache.delete(key);
@@ -307,8 +314,9 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
         status,
       );
     }
-    const object = event.object as T | undefined;
-    const resourceVersion = object?.metadata?.resourceVersion;
+    const received = event.object as T | undefined;
+    const resourceVersion = received?.metadata?.resourceVersion;
+    const object = received && event.type !== 'BOOKMARK' ? this.trim(received) : received;
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED':
@@ -326,8 +334,14 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
     return undefined;
   }
 
-  private upsert(received: T, fromList: boolean): void {
-    const object = withoutManagedFields(received);
+  private trim(object: T): T {
+    // managedFields go always (see withoutManagedFields); the cache holds what the transform returns after
+    // that, T being the caller's claim about that shape.
+    const lean = withoutManagedFields(object);
+    return this.options.transform ? (this.options.transform(lean) as T) : lean;
+  }
+
+  private upsert(object: T, fromList: boolean): void {
     const key = objectKey(object);
     const cached = this.cache.get(key);
     this.cache.set(key, object);

@@ -14,8 +14,8 @@ type RawObject = Record<string, unknown>;
 
 /**
  * The objects in the cluster an admission decision is judged against: each configuration kind's list (keyed
- * as buildConfig's input), plus the Secrets, Nodes and Namespaces the rules look at. The caller reads them
- * fresh for each request (see cluster-view.ts), not from a cache.
+ * as buildConfig's input), plus the Secrets, Nodes and Namespaces the rules look at. The webhook takes them
+ * from its watch caches plus what it admitted that the caches do not show yet (serialized-admission.ts).
  */
 export type ClusterView = {
   readonly [K in ConfigInputKey | 'secrets' | 'nodes' | 'namespaces']: readonly RawObject[];

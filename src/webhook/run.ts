@@ -1,14 +1,15 @@
 /**
  * The webhook process: serve admission and conversion over HTTPS with certificates either from files (OLM,
- * cert-manager) or managed here, and keep them fresh.
+ * cert-manager) or managed here, and keep them fresh. Admission reads watch caches started here; /readyz
+ * fails until they have synced, and a request that arrives before that waits for them (up to syncWaitMs).
  */
 import { readFileSync, watchFile, unwatchFile } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../runtime/logging.js';
 import type { RawClient } from '../runtime/raw-client.js';
 import type { Shutdown } from '../runtime/shutdown.js';
-import { decideAdmission } from './admission-policy.js';
-import { readClusterView } from './cluster-view.js';
+import { ClusterCache } from './cluster-cache.js';
+import { SerializedAdmission } from './serialized-admission.js';
 import { ensureCertificates, publishCaBundle, unpublish, type RegistrationOptions } from './registration.js';
 import { WebhookServer } from './server.js';
 
@@ -24,12 +25,37 @@ export interface WebhookRunOptions {
   readonly registration: RegistrationOptions;
   /** How often self-managed certificates are checked for rotation. */
   readonly rotationCheckMs?: number;
+  /** How long an admitted object counts before the cache shows it (see serialized-admission.ts). */
+  readonly pendingTtlMs?: number;
+}
+
+/** Below the API server's 10 s webhook timeout, so a request during start-up gets our answer, not a timeout. */
+const syncWaitMs = 8_000;
+
+async function waitForSync(cache: ClusterCache): Promise<void> {
+  if (cache.hasSynced()) return;
+  const signal = AbortSignal.timeout(syncWaitMs);
+  await cache.waitForSync(signal).catch(() => {
+    throw new Error(`the webhook's caches have not synced with the API server within ${syncWaitMs} ms`);
+  });
 }
 
 export async function runWebhook(options: WebhookRunOptions): Promise<WebhookServer> {
   const { client, logger, registration } = options;
-  const handler = async (request: Parameters<typeof decideAdmission>[0]) =>
-    decideAdmission(request, await readClusterView(client, registration.namespace), registration.namespace);
+  const cache = new ClusterCache(client, registration.namespace, logger);
+  const admission = new SerializedAdmission({
+    caches: cache.caches,
+    namespace: registration.namespace,
+    logger,
+    ...(options.pendingTtlMs !== undefined ? { pendingTtlMs: options.pendingTtlMs } : {}),
+  });
+  cache.start();
+  options.shutdown.register('admission caches', () => cache.stop());
+  const handler = async (request: Parameters<SerializedAdmission['decide']>[0]) => {
+    await waitForSync(cache);
+    return admission.decide(request);
+  };
+  const ready = () => cache.hasSynced();
 
   if (options.certDir) {
     const certFile = join(options.certDir, 'tls.crt');
@@ -40,6 +66,7 @@ export async function runWebhook(options: WebhookRunOptions): Promise<WebhookSer
       host: options.host,
       port: options.port,
       handler,
+      ready,
       logger,
     });
     // OLM and cert-manager rotate by rewriting the files; pick the new pair up without a restart.
@@ -71,6 +98,7 @@ export async function runWebhook(options: WebhookRunOptions): Promise<WebhookSer
     host: options.host,
     port: options.port,
     handler,
+    ready,
     logger,
   });
   options.shutdown.register('webhook server', () => server.close());

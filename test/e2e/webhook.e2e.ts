@@ -1,11 +1,13 @@
 /**
  * The webhook registered with the real API server: bad configurations are refused at `kubectl apply` time
- * with our message, creation order never matters, a BFD profile in use cannot be deleted, and BGPPeer
+ * with our message, creation order never matters, a BFD profile in use cannot be deleted, two conflicting
+ * objects created at the same instant are never both admitted, a deleted object stops counting, and BGPPeer
  * round-trips between v1beta1 and v1beta2.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../cluster/processes.js';
 import { ensureNamespace, kubectl, rawClient, waitFor } from '../cluster/lab/cluster.js';
+import { ApiError } from '../../src/runtime/raw-client.js';
 import { startProduct, type ProductProcess } from '../cluster/lab/product.js';
 
 const ns = 'metallb-system';
@@ -95,6 +97,59 @@ describe('the admission and conversion webhook', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/IPAddressPool\/metallb-system\/second: spec\.addresses\[0\]/);
     expect(result.stderr).toMatch(/first/);
+  });
+
+  const poolsPath = `/apis/metallb.io/v1beta1/namespaces/${ns}/ipaddresspools`;
+  const poolObject = (name: string, address: string) => ({
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'IPAddressPool',
+    metadata: { name, namespace: ns },
+    spec: { addresses: [address] },
+  });
+
+  /** Creates the pool; 'denied' when our webhook refused it, any other failure throws. */
+  async function createPool(name: string, address: string): Promise<'admitted' | 'denied'> {
+    const client = rawClient();
+    try {
+      await client.create(poolsPath, poolObject(name, address));
+      return 'admitted';
+    } catch (error) {
+      if (error instanceof ApiError && /admission webhook .* denied the request/.test(error.message)) {
+        expect(error.message).toMatch(/overlap/);
+        return 'denied';
+      }
+      throw error;
+    } finally {
+      client.close();
+    }
+  }
+
+  it('admits exactly one of two overlapping pools created at the same instant, 20 times in 20', async () => {
+    const outcomes: string[] = [];
+    for (let trial = 0; trial < 20; trial++) {
+      // Each trial has ranges of its own, so only the two pools of one trial can conflict.
+      const [a, b] = await Promise.all([
+        createPool(`race-${trial}-a`, `2001:db8:0:${trial}::/64`),
+        createPool(`race-${trial}-b`, `2001:db8:0:${trial}::/80`),
+      ]);
+      outcomes.push([a, b].sort().join('+'));
+    }
+    expect(outcomes).toEqual(Array.from({ length: 20 }, () => 'admitted+denied'));
+  });
+
+  it('stops counting a deleted pool as soon as its cache shows the delete', async () => {
+    expect(await createPool('deleted-soon', '198.51.100.0/24')).toBe('admitted');
+    expect(await createPool('overlapping', '198.51.100.128/25')).toBe('denied');
+    const deleted = await kubectl(['delete', 'ipaddresspool', 'deleted-soon', '-n', ns, '--wait=true']);
+    expect(deleted.code).toBe(0);
+    const startedAt = Date.now();
+    await waitFor(
+      'the overlapping pool to be admitted',
+      async () => ((await createPool('overlapping', '198.51.100.128/25')) === 'admitted' ? true : undefined),
+      5_000,
+    );
+    // Well inside the 10 s an admitted object is remembered: the cache saw the delete, nothing expired.
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
   });
 
   it('refuses an iBGP peer with ebgpMultiHop', async () => {

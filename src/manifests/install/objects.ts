@@ -162,9 +162,11 @@ function deployment(
   selector: Record<string, string>,
   serviceAccountName: string,
   container: V1Container,
+  strategy?: V1DeploymentSpec['strategy'],
 ): V1Deployment {
   const spec: V1DeploymentSpec = {
     replicas: 1,
+    ...(strategy ? { strategy } : {}),
     selector: { matchLabels: selector },
     template: {
       metadata: { labels: { ...labels, ...selector } },
@@ -222,22 +224,36 @@ export function operatorDeployment(): V1Deployment {
 /**
  * The webhook server. Without `olmCertDir` it manages its own certificates in a Secret (plain manifests);
  * with it, it serves the certificate OLM mounts there and OLM publishes the CA.
+ *
+ * One replica, replaced with Recreate: admission is race-free because one process serializes every
+ * decision and remembers what it admitted until its cache shows it. Two replicas (a rolling update's
+ * surge included) would each remember only their own admissions, so two conflicting objects sent at once
+ * could both pass. The price is a few seconds without the webhook during an upgrade, when applies fail
+ * (failurePolicy Fail) and can be retried.
  */
 export function webhookDeployment(options: { readonly olmCertDir?: boolean } = {}): V1Deployment {
-  return deployment(webhookDeploymentName, webhookLabels, webhookSelector, webhookServiceAccount, {
-    name: 'webhook',
-    image: productImage,
-    command: ['metallb', 'webhook'],
-    args: [
-      `--namespace=$(OPERATOR_NAMESPACE)`,
-      `--port=${webhookPort}`,
-      ...(options.olmCertDir ? [`--cert-dir=${olmWebhookCertDir}`] : []),
-    ],
-    env: [namespaceFromPod],
-    ports: [{ name: 'webhook', containerPort: webhookPort }],
-    readinessProbe: { tcpSocket: { port: webhookPort }, periodSeconds: 10 },
-    resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-  });
+  return deployment(
+    webhookDeploymentName,
+    webhookLabels,
+    webhookSelector,
+    webhookServiceAccount,
+    {
+      name: 'webhook',
+      image: productImage,
+      command: ['metallb', 'webhook'],
+      args: [
+        `--namespace=$(OPERATOR_NAMESPACE)`,
+        `--port=${webhookPort}`,
+        ...(options.olmCertDir ? [`--cert-dir=${olmWebhookCertDir}`] : []),
+      ],
+      env: [namespaceFromPod],
+      ports: [{ name: 'webhook', containerPort: webhookPort }],
+      // Ready once its watch caches have synced (/readyz on the serving port).
+      readinessProbe: probe('/readyz', webhookPort, 'HTTPS'),
+      resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+    },
+    { type: 'Recreate' },
+  );
 }
 
 export function operatorMetricsService(): V1Service {

@@ -120,8 +120,8 @@ export const operatorNamespacedRules: readonly DescribedRule[] = [
 /** The webhook reads configuration cluster-wide to judge an object against the others. */
 export const webhookClusterRules: readonly DescribedRule[] = [
   {
-    why: "pools' namespace selectors and peers' node selectors are checked against the cluster's objects",
-    rule: { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['list'] },
+    why: "pools' namespace selectors and peers' node selectors are checked against the cluster's objects (watch caches)",
+    rule: { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['list', 'watch'] },
   },
   {
     why: 'self-managed certificates: publish the CA in its own configuration; outside the cluster (--local-url) it points it at the local URL and removes it on exit',
@@ -145,12 +145,12 @@ export const webhookClusterRules: readonly DescribedRule[] = [
 
 export const webhookNamespacedRules: readonly DescribedRule[] = [
   {
-    why: 'every admission decision reads the configuration it must stay consistent with',
-    rule: { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: ['list'] },
+    why: 'every admission decision reads the configuration it must stay consistent with (watch caches)',
+    rule: { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: ['list', 'watch'] },
   },
   {
-    why: 'BGPPeers may reference password Secrets; admission checks that they exist',
-    rule: { apiGroups: [''], resources: ['secrets'], verbs: ['list'] },
+    why: 'BGPPeers may reference password Secrets; admission checks that they exist (watch cache)',
+    rule: { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
   },
   {
     why: 'self-managed certificates: the first start creates the certificate Secret (create cannot be limited by name)',
