@@ -184,9 +184,10 @@ privileged.describe('Prometheus scraping the speakers', () => {
         `an answer to a token-less HTTPS scrape of ${speaker.node.name}'s speaker`,
         async () => {
           const result = await scrape(speaker.metricsPort);
-          return result.status === 0 ? undefined : result;
+          if (result.status !== 0) return result;
+          throw new Error(`no answer: ${result.body.slice(0, 200)}`);
         },
-        45_000,
+        90_000,
       );
       expect(anonymous.status).toBe(401);
       expect(anonymous.body).not.toContain('metallb_');
@@ -196,13 +197,15 @@ privileged.describe('Prometheus scraping the speakers', () => {
         `an HTTPS scrape of ${speaker.node.name}'s speaker with the reader's token`,
         async () => {
           const result = await scrape(speaker.metricsPort, { token });
-          return result.status === 200 ? result : undefined;
+          if (result.status === 200) return result;
+          // waitFor reports the last error on timeout: say what the speaker answered.
+          throw new Error(`status ${result.status}: ${result.body.slice(0, 200)}`);
         },
-        45_000,
+        90_000,
       );
       expect(secured.body).toContain('metallb_bgp_session_up');
     }
-  });
+  }, 400_000);
 
   it('sees metallb_bgp_session_up == 1 for the router peer from each speaker', async () => {
     const expr = `metallb_bgp_session_up{peer="${BGP_PEER_LABEL}"} == 1`;
