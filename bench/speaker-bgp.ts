@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     const nodeNames = ['worker-0', 'worker-1', 'worker-2'].slice(0, nodeCount);
     topology = await BgpTopology.create({ nodes: nodeNames });
     const lab = topology;
-    speakers = await startSpeakers(lab, ['--log-level', values['speaker-log-level']]);
+    speakers = await startSpeakers(lab, { extraArgs: ['--log-level', values['speaker-log-level']] });
     process.stdout.write(
       `cluster, ${nodeCount}-node topology and speakers ready in ${Date.now() - startedAt} ms\n`,
     );

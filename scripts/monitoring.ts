@@ -27,6 +27,18 @@ const monitoringFiles: ReadonlyMap<string, string> = new Map([
   ['config/grafana/metallb.json', `${JSON.stringify(grafanaDashboard(), null, 2)}\n`],
   ['config/prometheus/prometheus-rule.yaml', yamlFile(prometheusRule({ namespace }))],
   [
+    'config/prometheus/kustomization.yaml',
+    yamlFile(
+      {
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: ['prometheus-rule.yaml'],
+      },
+      '# `kubectl apply -k config/prometheus` where the PrometheusRule kind is served (prometheus-operator,\n' +
+        '# OpenShift). The operator renders the same object itself once a MetalLB resource exists.\n',
+    ),
+  ],
+  [
     `config/prometheus/${RULE_FILE}`,
     yamlFile(
       ruleGroups('production'),

@@ -15,7 +15,8 @@ import {
   type Identity,
 } from '../../src/manifests/install/objects.js';
 import { rulesOf } from '../../src/manifests/install/rbac.js';
-import { frrImage } from '../../src/manifests/install/version.js';
+import { prometheusRule, prometheusRuleName } from '../../src/monitoring/alerts.js';
+import { frrImage, sourceRepository } from '../../src/manifests/install/version.js';
 import { installNamespace, webhookDeploymentName, webhookPort } from '../../src/manifests/install/names.js';
 import {
   conversionCrdName,
@@ -153,7 +154,7 @@ function clusterServiceVersion(kinds: readonly ApiKind[]): JsonObject {
         description: 'A load balancer for bare-metal Kubernetes clusters, compatible with the MetalLB API.',
         'operatorframework.io/suggested-namespace': installNamespace,
         'operatorframework.io/cluster-monitoring': 'true',
-        repository: 'https://github.com/metallb-ts/metallb-ts',
+        repository: sourceRepository,
         support: 'metallb-ts maintainers',
       },
       labels: {
@@ -170,7 +171,7 @@ function clusterServiceVersion(kinds: readonly ApiKind[]): JsonObject {
       provider: { name: 'metallb-ts' },
       maintainers: [{ name: 'metallb-ts maintainers', email: 'maintainers@metallb-ts.example.org' }],
       links: [
-        { name: 'Source', url: 'https://github.com/metallb-ts/metallb-ts' },
+        { name: 'Source', url: sourceRepository },
         { name: 'MetalLB API and concepts', url: 'https://metallb.universe.tf/concepts/' },
       ],
       keywords: ['metallb', 'load-balancer', 'bare-metal', 'bgp', 'layer2', 'networking'],
@@ -241,6 +242,12 @@ export function bundleFiles(): Map<string, string> {
   files.set(
     'bundle/manifests/metallb-operator-metrics_v1_service.yaml',
     bundleFile({ ...operatorMetricsService(), metadata: serviceMetadata }),
+  );
+  // The alerts as a PrometheusRule, a kind registry+v1 bundles may carry; the same name as the one the
+  // operator renders where the kind is served, so the operator adopts this object instead of adding a copy.
+  files.set(
+    `bundle/manifests/${prometheusRuleName}_monitoring.coreos.com_v1_prometheusrule.yaml`,
+    bundleFile(prometheusRule({})),
   );
   files.set('bundle/metadata/annotations.yaml', bundleFile({ annotations: bundleAnnotations }));
   files.set('bundle.Dockerfile', dockerfile());

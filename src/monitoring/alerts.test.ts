@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { servedMetricNames } from '../../test/support/metrics.js';
 import { metricNamesIn, promtool } from '../../test/support/promql.js';
-import { RULE_FILE, RUNBOOK_BASE_URL, alerts, prometheusRule, ruleGroups } from './alerts.js';
+import { sourceRepository } from '../manifests/install/version.js';
+import { RULE_FILE, RUNBOOKS_PATH, RUNBOOK_BASE_URL, alerts, prometheusRule, ruleGroups } from './alerts.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const rulesFile = join(root, 'config', 'prometheus', RULE_FILE);
 const testsDir = join(root, 'test', 'prometheus');
-const runbooksDir = join(root, 'docs', 'runbooks');
+const runbooksDir = join(root, RUNBOOKS_PATH);
 
 interface AlertTest {
   readonly alertname: string;
@@ -65,6 +66,10 @@ describe('the shipped alerts', () => {
   it('link each alert to its runbook and carry a severity, a summary and a description', () => {
     for (const rule of ruleGroups('production').groups.flatMap((group) => group.rules)) {
       expect(rule.annotations.runbook_url).toBe(`${RUNBOOK_BASE_URL}${rule.alert}.md`);
+      // The link is the repository's file: the published source plus the path of a runbook that exists here.
+      const prefix = `${sourceRepository}/blob/main/`;
+      expect(rule.annotations.runbook_url.startsWith(prefix)).toBe(true);
+      expect(existsSync(join(root, rule.annotations.runbook_url.slice(prefix.length)))).toBe(true);
       expect(['critical', 'warning']).toContain(rule.labels.severity);
       expect(rule.annotations.summary).not.toBe('');
       expect(rule.annotations.description).not.toContain('{for}');
@@ -104,6 +109,12 @@ describe('the shipped alerts', () => {
       metadata: { namespace: 'metallb-system' },
     });
     expect(rule.spec).toEqual(ruleGroups('production'));
+  });
+
+  it('ship without a namespace for the OLM bundle, which installs into the operator namespace', () => {
+    const rule = prometheusRule({}) as { metadata: Record<string, unknown> };
+    expect(rule.metadata).not.toHaveProperty('namespace');
+    expect(rule.metadata.name).toBe('metallb-alerts');
   });
 });
 

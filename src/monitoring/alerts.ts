@@ -10,6 +10,8 @@
  * upstream MetalLB's names where upstream has the metric.
  */
 
+import { sourceRepository } from '../manifests/install/version.js';
+
 export type Severity = 'critical' | 'warning';
 export type AlertProfile = 'production' | 'test';
 
@@ -25,8 +27,11 @@ export interface AlertDefinition {
   readonly description: string;
 }
 
-/** Where docs/runbooks/ is published; the runbook_url of each alert is this plus "<alert>.md". */
-export const RUNBOOK_BASE_URL = 'https://github.com/metallb-ts/metallb-ts/blob/main/docs/runbooks/';
+/** The runbooks' folder in this repository; a unit test checks every alert has its file there. */
+export const RUNBOOKS_PATH = 'docs/runbooks/';
+
+/** Where RUNBOOKS_PATH is published; the runbook_url of each alert is this plus "<alert>.md". */
+export const RUNBOOK_BASE_URL = `${sourceRepository}/blob/main/${RUNBOOKS_PATH}`;
 
 /** The Lease the controller replicas elect their leader with (src/cli/controller.ts). */
 export const CONTROLLER_LEASE = 'metallb-controller';
@@ -164,20 +169,31 @@ export function ruleGroups(profile: AlertProfile): RuleGroups {
   return { groups: [{ name: RULE_GROUP, rules: alerts.map((a) => alertingRule(a, profile)) }] };
 }
 
+/** The PrometheusRule's name, the same in config/, the OLM bundle and the operator's render. */
+export const prometheusRuleName = 'metallb-alerts';
+
+export const prometheusRuleLabels: Readonly<Record<string, string>> = {
+  'app.kubernetes.io/name': 'metallb',
+  'app.kubernetes.io/component': 'monitoring',
+};
+
 export interface PrometheusRuleOptions {
-  readonly namespace: string;
+  readonly namespace?: string;
   readonly profile?: AlertProfile;
 }
 
-/** The monitoring.coreos.com/v1 PrometheusRule the Prometheus Operator (and OpenShift monitoring) loads. */
+/**
+ * The monitoring.coreos.com/v1 PrometheusRule the Prometheus Operator (and OpenShift monitoring) loads.
+ * Without a namespace for the OLM bundle, whose objects OLM creates in the operator's namespace.
+ */
 export function prometheusRule(options: PrometheusRuleOptions): Record<string, unknown> {
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
     metadata: {
-      name: 'metallb-alerts',
-      namespace: options.namespace,
-      labels: { 'app.kubernetes.io/name': 'metallb', 'app.kubernetes.io/component': 'monitoring' },
+      name: prometheusRuleName,
+      ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+      labels: { ...prometheusRuleLabels },
     },
     spec: ruleGroups(options.profile ?? 'production'),
   };

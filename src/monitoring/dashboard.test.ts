@@ -1,8 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import {
+  dashboardQueriesAnsweredBy,
+  dashboardQueriesNoSuiteAnswers,
+  suiteScraping,
+} from '../../test/support/dashboard-coverage.js';
 import { servedMetricNames } from '../../test/support/metrics.js';
 import { metricNamesIn, promtool } from '../../test/support/promql.js';
 import { dashboardQueries, grafanaDashboard } from './dashboard.js';
@@ -79,6 +84,30 @@ describe('the Grafana dashboard', () => {
     ]) {
       expect(all).toContain(metric);
     }
+  });
+
+  it('has every panel query run by an e2e against a real Prometheus: the controller suite and the BGP suite together cover them all', () => {
+    expect(dashboardQueriesNoSuiteAnswers()).toEqual([]);
+    const controller = dashboardQueriesAnsweredBy('controller').map((q) => q.expr);
+    const speaker = dashboardQueriesAnsweredBy('speaker').map((q) => q.expr);
+    // Each suite has the queries only its component answers: pools and leader vs. sessions and BFD.
+    expect(controller).toContain('sum by (reason) (metallb_allocator_services_pending)');
+    expect(controller).not.toContain('metallb_bgp_session_up');
+    expect(speaker).toContain('metallb_bgp_session_up');
+    expect(speaker).toContain('metallb_bfd_session_up');
+    expect(speaker).not.toContain('sum by (reason) (metallb_allocator_services_pending)');
+    for (const suite of Object.values(suiteScraping)) expect(existsSync(join(root, suite))).toBe(true);
+  });
+
+  it('notices a panel that no suite can answer (the coverage check above can fail)', () => {
+    const mixed = {
+      panel: 'announced per pool address',
+      expr: 'count(metallb_speaker_announced) / sum(metallb_allocator_addresses_total)',
+    };
+    const unknown = { panel: 'nothing serves this', expr: 'metallb_not_a_metric' };
+    expect(
+      dashboardQueriesNoSuiteAnswers([mixed, unknown, { panel: 'ok', expr: 'workqueue_depth' }]),
+    ).toEqual([mixed, unknown]);
   });
 
   it('is what config/grafana/metallb.json holds, with unique panel ids and refIds', () => {

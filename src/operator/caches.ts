@@ -38,6 +38,7 @@ export const namespacedOwnedKinds: readonly KindRef[] = [
 
 /** Rendered only where the kind is served, so watched only there. */
 export const serviceMonitorKind: KindRef = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' };
+export const prometheusRuleKind: KindRef = { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' };
 
 export const clusterOwnedKinds: readonly KindRef[] = [
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
@@ -90,9 +91,11 @@ export class OperatorCaches {
       resource: resourceTypeOf(metallbKind.apiVersion, metallbKind.kind),
       namespace,
     });
-    const namespacedKinds = capabilities.serviceMonitors
-      ? [...namespacedOwnedKinds, serviceMonitorKind]
-      : namespacedOwnedKinds;
+    const namespacedKinds = [
+      ...namespacedOwnedKinds,
+      ...(capabilities.serviceMonitors ? [serviceMonitorKind] : []),
+      ...(capabilities.prometheusRules ? [prometheusRuleKind] : []),
+    ];
     const namespaced = namespacedKinds.map((kind) => ({
       kind,
       clusterScoped: false,

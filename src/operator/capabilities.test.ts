@@ -16,26 +16,47 @@ function discovery(answers: Record<string, unknown>) {
 }
 
 describe('finding what the cluster serves', () => {
-  it('finds ServiceMonitors when monitoring.coreos.com/v1 lists them, and OpenShift by its config group', async () => {
+  it('finds ServiceMonitors and PrometheusRules when monitoring.coreos.com/v1 lists them, and OpenShift by its config group', async () => {
     expect(
       await detectCapabilities(
         discovery({
           '/apis/monitoring.coreos.com/v1': {
-            resources: [{ name: 'podmonitors' }, { name: 'servicemonitors' }],
+            resources: [{ name: 'podmonitors' }, { name: 'servicemonitors' }, { name: 'prometheusrules' }],
           },
           '/apis/config.openshift.io': { kind: 'APIGroup' },
         }),
       ),
-    ).toEqual({ serviceMonitors: true, openShift: true });
+    ).toEqual({ serviceMonitors: true, prometheusRules: true, openShift: true });
+  });
+
+  it('tells the two monitoring kinds apart: a cluster may serve ServiceMonitors without PrometheusRules', async () => {
+    expect(
+      await detectCapabilities(
+        discovery({ '/apis/monitoring.coreos.com/v1': { resources: [{ name: 'servicemonitors' }] } }),
+      ),
+    ).toEqual({ serviceMonitors: true, prometheusRules: false, openShift: false });
+    expect(
+      await detectCapabilities(
+        discovery({ '/apis/monitoring.coreos.com/v1': { resources: [{ name: 'prometheusrules' }] } }),
+      ),
+    ).toEqual({ serviceMonitors: false, prometheusRules: true, openShift: false });
   });
 
   it('finds neither on a plain cluster, nor ServiceMonitors when only PodMonitors are served', async () => {
-    expect(await detectCapabilities(discovery({}))).toEqual({ serviceMonitors: false, openShift: false });
+    expect(await detectCapabilities(discovery({}))).toEqual({
+      serviceMonitors: false,
+      prometheusRules: false,
+      openShift: false,
+    });
     expect(
       await detectCapabilities(
         discovery({ '/apis/monitoring.coreos.com/v1': { resources: [{ name: 'podmonitors' }] } }),
       ),
-    ).toEqual({ serviceMonitors: false, openShift: false });
+    ).toEqual({
+      serviceMonitors: false,
+      prometheusRules: false,
+      openShift: false,
+    });
   });
 
   it('fails on an outage instead of answering "not served" (which would prune the monitoring objects)', async () => {

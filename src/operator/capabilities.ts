@@ -1,6 +1,6 @@
 /**
  * What the cluster serves that changes what the operator renders, found through API discovery: the
- * monitoring.coreos.com/v1 ServiceMonitor kind (prometheus-operator installed), and OpenShift
+ * monitoring.coreos.com/v1 ServiceMonitor and PrometheusRule kinds (prometheus-operator installed), and OpenShift
  * (config.openshift.io served). A 404 means "not here"; any other failure is thrown, so the caller retries
  * instead of pruning what an earlier answer rendered.
  */
@@ -25,12 +25,19 @@ export async function detectCapabilities(client: Pick<RawClient, 'get'>): Promis
     discover<ResourceList>(client, '/apis/monitoring.coreos.com/v1'),
     discover<unknown>(client, '/apis/config.openshift.io'),
   ]);
+  const served = (plural: string): boolean =>
+    (monitoring?.resources ?? []).some((resource) => resource.name === plural);
   return {
-    serviceMonitors: (monitoring?.resources ?? []).some((resource) => resource.name === 'servicemonitors'),
+    serviceMonitors: served('servicemonitors'),
+    prometheusRules: served('prometheusrules'),
     openShift: openShift !== undefined,
   };
 }
 
 export function sameCapabilities(a: ClusterCapabilities, b: ClusterCapabilities): boolean {
-  return a.serviceMonitors === b.serviceMonitors && a.openShift === b.openShift;
+  return (
+    a.serviceMonitors === b.serviceMonitors &&
+    a.prometheusRules === b.prometheusRules &&
+    a.openShift === b.openShift
+  );
 }

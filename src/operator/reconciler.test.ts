@@ -459,7 +459,7 @@ describe('a MetalLB resource that is gone', () => {
 });
 
 describe('where the cluster serves ServiceMonitors', () => {
-  const monitoring: ClusterCapabilities = { serviceMonitors: true, openShift: false };
+  const monitoring: ClusterCapabilities = { serviceMonitors: true, prometheusRules: true, openShift: false };
 
   function monitoredWorld(): { world: FakeWorld; reconciler: MetalLBReconciler } {
     const monitored = new FakeWorld(monitoring);
@@ -488,6 +488,7 @@ describe('where the cluster serves ServiceMonitors', () => {
         'apply Service/speaker-monitor-service',
         'apply ServiceMonitor/controller-monitor',
         'apply ServiceMonitor/speaker-monitor',
+        'apply PrometheusRule/metallb-alerts',
       ]),
     );
     monitored.makeWorkloadsReady();
@@ -515,11 +516,12 @@ describe('where the cluster serves ServiceMonitors', () => {
         'delete Service/speaker-monitor-service',
         'delete ServiceMonitor/controller-monitor',
         'delete ServiceMonitor/speaker-monitor',
+        'delete PrometheusRule/metallb-alerts',
       ]),
     );
   });
 
-  it('deletes the monitoring objects once the cluster no longer serves ServiceMonitors', async () => {
+  it('deletes the monitoring objects once the cluster no longer serves the monitoring kinds', async () => {
     const { world: monitored, reconciler: monitoredReconciler } = monitoredWorld();
     monitored.putMetalLB('metallb');
     await monitoredReconciler.reconcile(metallbKey, context());
@@ -539,6 +541,7 @@ describe('where the cluster serves ServiceMonitors', () => {
         'delete ClusterRole/metallb-metrics-reader',
         'delete Service/controller-monitor-service',
         'delete Service/speaker-monitor-service',
+        'delete PrometheusRule/metallb-alerts',
       ]),
     );
   });

@@ -54,6 +54,7 @@ const knownKinds: ReadonlyMap<string, KnownKind> = new Map([
     'discovery.k8s.io/EndpointSlice': { plural: 'endpointslices', namespaced: true },
     'events.k8s.io/Event': { plural: 'events', namespaced: true },
     'monitoring.coreos.com/PodMonitor': { plural: 'podmonitors', namespaced: true },
+    'monitoring.coreos.com/PrometheusRule': { plural: 'prometheusrules', namespaced: true },
     'monitoring.coreos.com/ServiceMonitor': { plural: 'servicemonitors', namespaced: true },
     'policy/PodDisruptionBudget': { plural: 'poddisruptionbudgets', namespaced: true },
     'rbac.authorization.k8s.io/ClusterRole': { plural: 'clusterroles', namespaced: false },

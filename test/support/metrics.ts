@@ -1,11 +1,13 @@
 /**
  * Every metric the components serve, by registering each component's metrics the way it does at start-up
- * (controller, speaker with FRR and layer 2, the runtime's reconcile and leader metrics, the process
- * metrics) on one registry. Dashboards and alerts are checked against this, so they cannot name a metric
- * the code does not serve.
+ * (controller: process metrics, allocator, leader election, the runtime's reconcile metrics; speaker: the
+ * same process and reconcile metrics, its own, layer 2 and FRR's) on one registry per component. Dashboards
+ * and alerts are checked against this, so they cannot name a metric the code does not serve, and the e2e
+ * suites split the dashboard's queries by which component answers them.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ControllerMetrics } from '../../src/controller/metrics.js';
+import type { Component } from '../../src/operator/render/labels.js';
 import { Controller } from '../../src/runtime/controller.js';
 import { LeaderMetrics } from '../../src/runtime/leader-metrics.js';
 import { silentLogger } from '../../src/runtime/logging.js';
@@ -13,20 +15,33 @@ import { emptySnapshot, registerFrrMetrics } from '../../src/speaker/bgp/frr-met
 import { L2Metrics } from '../../src/speaker/l2/metrics.js';
 import { SpeakerMetrics } from '../../src/speaker/metrics.js';
 
-/** Prometheus names: histograms and summaries appear as their _bucket/_sum/_count (and bare) series. */
-export function servedMetricNames(): ReadonlySet<string> {
+function reconcileMetrics(registry: Registry, name: string): void {
+  new Controller({ name, reconcile: async () => undefined, metrics: registry, logger: silentLogger() });
+}
+
+function namesOf(registry: Registry): Set<string> {
+  const names = new Set<string>();
+  for (const metric of registry.getMetricsAsArray()) {
+    // prom-client's typings say enum, its objects carry the text type ('histogram').
+    const { name } = metric;
+    const type = String(metric.type);
+    names.add(name);
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
+    if (type === 'summary') for (const suffix of ['_sum', '_count']) names.add(name + suffix);
+  }
+  return names;
+}
+
+/** Prometheus names per component: histograms and summaries appear as their _bucket/_sum/_count (and bare) series. */
+export function servedMetricNamesByComponent(): Readonly<Record<Component, ReadonlySet<string>>> {
   const controllerRegistry = new Registry();
   collectDefaultMetrics({ register: controllerRegistry });
   new ControllerMetrics(controllerRegistry);
   new LeaderMetrics(controllerRegistry, 'metallb-controller');
-  new Controller({
-    name: 'service',
-    reconcile: async () => undefined,
-    metrics: controllerRegistry,
-    logger: silentLogger(),
-  });
+  reconcileMetrics(controllerRegistry, 'service');
 
   const speakerRegistry = new Registry();
+  collectDefaultMetrics({ register: speakerRegistry });
   new SpeakerMetrics(speakerRegistry);
   new L2Metrics(speakerRegistry);
   registerFrrMetrics({
@@ -34,17 +49,13 @@ export function servedMetricNames(): ReadonlySet<string> {
     reader: { read: async () => emptySnapshot },
     sessions: () => [],
   });
+  reconcileMetrics(speakerRegistry, 'speaker');
 
-  const names = new Set<string>();
-  for (const registry of [controllerRegistry, speakerRegistry]) {
-    for (const metric of registry.getMetricsAsArray()) {
-      // prom-client's typings say enum, its objects carry the text type ('histogram').
-      const { name } = metric;
-      const type = String(metric.type);
-      names.add(name);
-      if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
-      if (type === 'summary') for (const suffix of ['_sum', '_count']) names.add(name + suffix);
-    }
-  }
-  return names;
+  return { controller: namesOf(controllerRegistry), speaker: namesOf(speakerRegistry) };
+}
+
+/** Every metric any component serves. */
+export function servedMetricNames(): ReadonlySet<string> {
+  const { controller, speaker } = servedMetricNamesByComponent();
+  return new Set([...controller, ...speaker]);
 }

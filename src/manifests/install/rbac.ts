@@ -92,8 +92,12 @@ export const operatorNamespacedRules: readonly DescribedRule[] = [
     rule: { apiGroups: [''], resources: ['services'], verbs: readWrite },
   },
   {
-    why: 'ServiceMonitors that tell the cluster monitoring where the metrics are',
-    rule: { apiGroups: ['monitoring.coreos.com'], resources: ['servicemonitors'], verbs: readWrite },
+    why: "ServiceMonitors that tell the cluster monitoring where the metrics are, and the PrometheusRule with MetalLB's alerts",
+    rule: {
+      apiGroups: ['monitoring.coreos.com'],
+      resources: ['servicemonitors', 'prometheusrules'],
+      verbs: readWrite,
+    },
   },
   {
     why: "the operands' Roles and RoleBindings",

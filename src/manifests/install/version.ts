@@ -5,6 +5,12 @@
  */
 export const productVersion = '0.1.0';
 
+/**
+ * Where the source is published: the CSV's repository and Source link, and the base of every alert's runbook
+ * link (docs/runbooks/ in this repository, on the main branch).
+ */
+export const sourceRepository = 'https://github.com/metallb-ts/metallb-ts';
+
 export const imageRepository = 'quay.io/metallb-ts/metallb';
 
 /** The product image: the `metallb` command with everything the controller, speaker, webhook and operator need. */

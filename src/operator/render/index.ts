@@ -20,6 +20,7 @@ import {
   serviceAccount,
 } from './rbac.js';
 import {
+  alertsPrometheusRule,
   metricsReaderClusterRole,
   metricsService,
   noCapabilities,
@@ -58,6 +59,7 @@ export function renderMetalLB(
     controllerDeployment(cr, env, owner),
     speakerDaemonSet(cr, env, owner),
     ...(capabilities.serviceMonitors ? monitoringObjects(env, owner, capabilities) : []),
+    ...(capabilities.prometheusRules ? [alertsPrometheusRule(owner)] : []),
   ];
   return { ok: true, objects: objects.map((object) => withoutEmptyValues(object) as KubernetesObject) };
 }

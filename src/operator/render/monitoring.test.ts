@@ -2,11 +2,19 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1ClusterRole, V1PodSpec, V1Service } from '@kubernetes/client-node';
 import { defaultOperatorEnv } from '../env.js';
 import { renderMetalLB } from './index.js';
-import type { ServiceMonitor } from './monitoring.js';
+import { ruleGroups } from '../../monitoring/alerts.js';
+import type { PrometheusRule, ServiceMonitor } from './monitoring.js';
+import { parseObjects } from '../../../scripts/install/yaml.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { container, findObject, metalLB, renderObjects } from '../../../test/support/operator.js';
 
 function rendered(openShift = false) {
-  const result = renderMetalLB(metalLB(), defaultOperatorEnv, { serviceMonitors: true, openShift });
+  const result = renderMetalLB(metalLB(), defaultOperatorEnv, {
+    serviceMonitors: true,
+    prometheusRules: false,
+    openShift,
+  });
   if (!result.ok) throw new Error('expected objects');
   return result.objects;
 }
@@ -101,5 +109,73 @@ describe('discovery of the metrics by Prometheus', () => {
       });
       expect(main.args).toContain('--metrics-cert-dir=/etc/metrics');
     }
+  });
+});
+
+describe('the alerts as a PrometheusRule', () => {
+  const root = join(import.meta.dirname, '..', '..', '..');
+
+  function renderedWith(serviceMonitors: boolean, prometheusRules: boolean) {
+    const result = renderMetalLB(metalLB(), defaultOperatorEnv, {
+      serviceMonitors,
+      prometheusRules,
+      openShift: false,
+    });
+    if (!result.ok) throw new Error('expected objects');
+    return result.objects;
+  }
+
+  function kindsOf(objects: readonly { kind?: string; metadata?: { name?: string } }[]): string[] {
+    return objects.map((o) => `${o.kind}/${o.metadata?.name}`);
+  }
+
+  it('is rendered only where the PrometheusRule kind is served, independently of ServiceMonitors', () => {
+    expect(kindsOf(renderedWith(true, false))).not.toContain('PrometheusRule/metallb-alerts');
+    expect(kindsOf(renderObjects(metalLB()))).not.toContain('PrometheusRule/metallb-alerts');
+    const alone = kindsOf(renderedWith(false, true));
+    expect(alone.at(-1)).toBe('PrometheusRule/metallb-alerts');
+    expect(alone).not.toContain('ServiceMonitor/controller-monitor');
+    expect(kindsOf(renderedWith(true, true)).slice(-2)).toEqual([
+      'ServiceMonitor/speaker-monitor',
+      'PrometheusRule/metallb-alerts',
+    ]);
+  });
+
+  it('holds the production alerts in the operator namespace, owned by the MetalLB resource', () => {
+    const rule = findObject<PrometheusRule>(renderedWith(false, true), 'PrometheusRule', 'metallb-alerts');
+    expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(rule.spec).toEqual(ruleGroups('production'));
+    expect(rule.metadata.namespace).toBe('metallb-system');
+    expect(rule.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'MetalLB', name: 'metallb', controller: true }),
+    ]);
+    // Not the controller's pod labels: a PrometheusRule belongs to no operand's pods.
+    expect(rule.metadata.labels).toEqual({
+      'app.kubernetes.io/name': 'metallb',
+      'app.kubernetes.io/component': 'monitoring',
+      'app.kubernetes.io/managed-by': 'metallb-operator',
+    });
+  });
+
+  it('is the object config/prometheus and the OLM bundle ship, so the operator adopts rather than doubles it', () => {
+    const rendered = findObject<PrometheusRule>(
+      renderedWith(false, true),
+      'PrometheusRule',
+      'metallb-alerts',
+    );
+    const shipped = [
+      'config/prometheus/prometheus-rule.yaml',
+      'bundle/manifests/metallb-alerts_monitoring.coreos.com_v1_prometheusrule.yaml',
+    ].map((path) => {
+      const [object] = parseObjects(readFileSync(join(root, path), 'utf8'));
+      return object as unknown as PrometheusRule;
+    });
+    for (const object of shipped) {
+      expect(object.kind).toBe('PrometheusRule');
+      expect(object.metadata.name).toBe(rendered.metadata.name);
+      expect(object.spec).toEqual(rendered.spec);
+    }
+    expect(shipped[0]?.metadata.namespace).toBe(rendered.metadata.namespace);
+    expect(shipped[1]?.metadata).not.toHaveProperty('namespace');
   });
 });

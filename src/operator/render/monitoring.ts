@@ -2,7 +2,9 @@
  * What tells a Prometheus where the metrics are and lets it read them, rendered when the cluster serves the
  * monitoring.coreos.com ServiceMonitor kind: per operand a headless metrics Service and a ServiceMonitor that
  * scrapes it over HTTPS with the Prometheus pod's own ServiceAccount token, plus the ClusterRole a Prometheus
- * needs for that token to pass the operands' authorization (`get` on /metrics).
+ * needs for that token to pass the operands' authorization (`get` on /metrics). Where the PrometheusRule kind
+ * is served, the alerts of src/monitoring/alerts.ts too, under the name config/ and the OLM bundle give them,
+ * so an install that already created them from there is adopted rather than doubled.
  *
  * Certificates: the Service asks OpenShift's service CA for a serving certificate in the Secret the operand
  * mounts (optional, so elsewhere the pod starts and serves a self-signed one until someone, cert-manager for
@@ -11,6 +13,12 @@
  * checks only the name. The bearer token and the authorization are what protect the metrics either way.
  */
 import type { V1ClusterRole, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
+import {
+  prometheusRuleLabels,
+  prometheusRuleName,
+  ruleGroups,
+  type RuleGroups,
+} from '../../monitoring/alerts.js';
 import type { OperatorEnv } from '../env.js';
 import {
   componentLabels,
@@ -26,11 +34,17 @@ import {
 export interface ClusterCapabilities {
   /** monitoring.coreos.com/v1 ServiceMonitor is served (prometheus-operator is installed). */
   readonly serviceMonitors: boolean;
+  /** monitoring.coreos.com/v1 PrometheusRule is served: the alerts can be handed to the Prometheus Operator. */
+  readonly prometheusRules: boolean;
   /** An OpenShift cluster (config.openshift.io is served): the service CA signs serving certificates. */
   readonly openShift: boolean;
 }
 
-export const noCapabilities: ClusterCapabilities = { serviceMonitors: false, openShift: false };
+export const noCapabilities: ClusterCapabilities = {
+  serviceMonitors: false,
+  prometheusRules: false,
+  openShift: false,
+};
 
 export const metricsReaderClusterRoleName = 'metallb-metrics-reader';
 /** The Service port's name, as upstream names it. */
@@ -133,5 +147,31 @@ export function metricsReaderClusterRole(owner: OwnerIdentity): V1ClusterRole {
       },
     },
     rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }],
+  };
+}
+
+/** A monitoring.coreos.com/v1 PrometheusRule; no generated type, the kind is not ours. */
+export interface PrometheusRule {
+  readonly apiVersion: 'monitoring.coreos.com/v1';
+  readonly kind: 'PrometheusRule';
+  readonly metadata: V1ObjectMeta;
+  readonly spec: RuleGroups;
+}
+
+/** The production alerts, garbage-collected with the MetalLB resource like the rest of the namespace's objects. */
+export function alertsPrometheusRule(owner: OwnerIdentity): PrometheusRule {
+  const { labels: _componentLabels, ...metadata } = namespacedMetadata(
+    prometheusRuleName,
+    'controller',
+    owner,
+  );
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata: {
+      ...metadata,
+      labels: { ...prometheusRuleLabels, 'app.kubernetes.io/managed-by': 'metallb-operator' },
+    },
+    spec: ruleGroups('production'),
   };
 }

@@ -28,7 +28,7 @@ export interface SpeakerHandle {
   readonly metricsPort: number;
   readonly healthPort: number;
   log(): string;
-  /** One scrape of /metrics, parsed. */
+  /** One scrape of /metrics, parsed; plain HTTP, so only for speakers started without secureMetrics. */
   metrics(): Promise<MetricSample[]>;
   stop(): Promise<void>;
 }
@@ -52,6 +52,12 @@ function readyLine(log: string): ReadyLine | undefined {
   return undefined;
 }
 
+export interface SpeakerOptions {
+  readonly extraArgs?: readonly string[];
+  /** Serve /metrics as in a cluster (HTTPS, bearer token, authorization) instead of plain HTTP. */
+  readonly secureMetrics?: boolean;
+}
+
 /**
  * Runs `metallb speaker` for a topology node in the host namespace, driving that node's FRR by pathspace,
  * and resolves once it logged "speaker ready". The topology's watchdog adopts it.
@@ -59,29 +65,33 @@ function readyLine(log: string): ReadyLine | undefined {
 export async function startSpeaker(
   topology: BgpTopology,
   nodeName: string,
-  extraArgs: readonly string[] = [],
+  { extraArgs = [], secureMetrics = false }: SpeakerOptions = {},
 ): Promise<SpeakerHandle> {
   const node = topology.node(nodeName);
-  const product = startProduct('speaker', [
-    '--node',
-    node.name,
-    '--frr-mode',
-    'local',
-    '--frr-pathspace',
-    node.pathspace,
-    '--port',
-    '0',
-    '--health-probe-port',
-    '0',
-    // Scraped over loopback only; nothing else needs to reach these ports.
-    '--bind-address',
-    '127.0.0.1',
-    '--log-level',
-    'debug',
-    // These speakers run in the host's namespace: layer 2 would answer ARP on the host's own interfaces.
-    '--disable-l2',
-    ...extraArgs,
-  ]);
+  const product = startProduct(
+    'speaker',
+    [
+      '--node',
+      node.name,
+      '--frr-mode',
+      'local',
+      '--frr-pathspace',
+      node.pathspace,
+      '--port',
+      '0',
+      '--health-probe-port',
+      '0',
+      // Scraped over loopback only; nothing else needs to reach these ports.
+      '--bind-address',
+      '127.0.0.1',
+      '--log-level',
+      'debug',
+      // These speakers run in the host's namespace: layer 2 would answer ARP on the host's own interfaces.
+      '--disable-l2',
+      ...extraArgs,
+    ],
+    { secureMetrics },
+  );
   topology.adoptProcess(product.process.pid);
   try {
     await product.process.waitUntilReady(async () => readyLine(product.log()) !== undefined, 60_000);
@@ -114,10 +124,10 @@ export async function startSpeaker(
 /** One speaker per topology node, started together; if any fails to start, the others are stopped. */
 export async function startSpeakers(
   topology: BgpTopology,
-  extraArgs: readonly string[] = [],
+  options: SpeakerOptions = {},
 ): Promise<SpeakerHandle[]> {
   const results = await Promise.allSettled(
-    topology.nodes.map((node) => startSpeaker(topology, node.name, extraArgs)),
+    topology.nodes.map((node) => startSpeaker(topology, node.name, options)),
   );
   const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');

@@ -66,6 +66,7 @@ type FrrDaemon = (typeof FRR_DAEMONS)[number];
 const FRR_RUN_DIR = '/var/run/frr';
 const FRR_CONF_DIR = '/etc/frr';
 const NODE_INTERFACE = 'eth0';
+const ROUTER_LAN_INTERFACE = 'lan0';
 
 export interface TopologyNode {
   readonly name: string;
@@ -197,10 +198,10 @@ export class BgpTopology {
     }
 
     const router = this.routerNamespace;
-    await ip(router, `link add lan0 type veth peer name router netns ${lan}`);
+    await ip(router, `link add ${ROUTER_LAN_INTERFACE} type veth peer name router netns ${lan}`);
     await ip(lan, 'link set router master br0 up');
-    await ip(router, `addr add ${ROUTER_LAN_ADDRESS}/${LAN_PREFIX_LENGTH} dev lan0`);
-    await ip(router, 'link set lan0 up');
+    await ip(router, `addr add ${ROUTER_LAN_ADDRESS}/${LAN_PREFIX_LENGTH} dev ${ROUTER_LAN_INTERFACE}`);
+    await ip(router, `link set ${ROUTER_LAN_INTERFACE} up`);
     const client = this.clientNamespace;
     await ip(router, `link add client0 type veth peer name eth0 netns ${client}`);
     await ip(router, `addr add ${ROUTER_CLIENT_ADDRESS}/${CLIENT_PREFIX_LENGTH} dev client0`);
@@ -435,6 +436,15 @@ export class BgpTopology {
   async restoreLink(nodeName: string): Promise<void> {
     const node = this.node(nodeName);
     await ip(node.namespace, `link set ${node.interfaceName} up`);
+  }
+
+  /** Takes the router's LAN link down: every node loses the router at once, with FRR still running on both sides. */
+  async cutRouterLink(): Promise<void> {
+    await ip(this.routerNamespace, `link set ${ROUTER_LAN_INTERFACE} down`);
+  }
+
+  async restoreRouterLink(): Promise<void> {
+    await ip(this.routerNamespace, `link set ${ROUTER_LAN_INTERFACE} up`);
   }
 
   // ------------------------------------------------------------------------------------------ cleanup
