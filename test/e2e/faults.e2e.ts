@@ -233,6 +233,15 @@ async function expectConverged(
   return Math.max(...[...observer.firstAddress.values()].map((entry) => entry.at));
 }
 
+/** When a process logged lines with this message, in log order. */
+function logTimes(product: ProductProcess, message: string): number[] {
+  return product
+    .log()
+    .split('\n')
+    .filter((line) => line.includes(`"msg":"${message}"`))
+    .map((line) => Date.parse((JSON.parse(line) as { time: string }).time));
+}
+
 /** Fails with the end of its log when the process is gone: it must ride out the fault, not restart. */
 function expectStillRunning(product: ProductProcess): void {
   if (!product.process.running) {
@@ -365,7 +374,11 @@ async function rideOut(
       () => observer.firstAssignmentAfter(backAt),
       90_000,
     );
-    record(`${label}: first new address ${seconds(firstAfter - backAt)} after the control plane was back`);
+    const leadingAgainAt = logTimes(controller, 'acquired the lease; leading').at(-1) ?? Number.NaN;
+    record(
+      `${label}: controller leading again ${seconds(leadingAgainAt - backAt)}, first new address ` +
+        `${seconds(firstAfter - backAt)} after the control plane was back`,
+    );
     await load.done;
     const churnDoneAt = Date.now();
     const lastAt = await expectConverged(namespace, observer, load, 90_000);
