@@ -345,8 +345,56 @@ afterAll(async () => {
   if (figures.length > 0) process.stdout.write(`\nfaults.e2e figures:\n  ${figures.join('\n  ')}\n`);
 }, 60_000);
 
+const metallbPath = `/apis/metallb.io/v1beta1/namespaces/${metallbNamespace}/metallbs/metallb`;
+const speakerDaemonSetPath = `/apis/apps/v1/namespaces/${metallbNamespace}/daemonsets/speaker`;
+
+async function applyMetalLB(spec: Record<string, unknown>): Promise<void> {
+  await client().apply(
+    metallbPath,
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'MetalLB',
+      metadata: { name: 'metallb', namespace: metallbNamespace },
+      spec,
+    },
+    'faults-e2e',
+  );
+}
+
+/** The speaker container's args in the DaemonSet the operator rendered; undefined before it exists. */
+async function renderedSpeakerArgs(): Promise<string[] | undefined> {
+  try {
+    const daemonSet = await client().get<{
+      spec: { template: { spec: { containers: { name: string; args?: string[] }[] } } };
+    }>(speakerDaemonSetPath);
+    return daemonSet.spec.template.spec.containers.find((c) => c.name === 'speaker')?.args ?? [];
+  } catch (error) {
+    if (apiStatus(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/** The operator, running the MetalLB resource it was given (its workloads rendered; no pods needed). */
+async function startOperator(): Promise<ProductProcess> {
+  const operator = startProduct(
+    'operator',
+    ['--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=0'],
+    { env: { OPERATOR_NAMESPACE: metallbNamespace } },
+  );
+  started.push(operator);
+  await applyMetalLB({ logLevel: 'info' });
+  await waitFor(
+    'the operator to render the speaker DaemonSet',
+    async () => (await renderedSpeakerArgs())?.includes('--log-level=info'),
+    60_000,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${operator.process.logTail(40)}`);
+  });
+  return operator;
+}
+
 /**
- * Runs the controller and the webhook, starts the churn, lets `fault` do its damage once the first addresses
+ * Runs the controller, the webhook and the operator, starts the churn, lets `fault` do its damage once the first addresses
  * are out (it resolves with the moment the control plane answered again), and checks every guarantee.
  */
 async function rideOut(
@@ -361,6 +409,7 @@ async function rideOut(
   const controller = await startController(`ride-out-${namespace}`);
   await waitUntilAllocating(controller);
   const { webhook } = await startWebhook(await freePort());
+  const operator = await startOperator();
   const observer = new AssignmentObserver(namespace);
   try {
     const load = churn(namespace, churnCount, 10);
@@ -368,6 +417,7 @@ async function rideOut(
     const backAt = await fault();
     expectStillRunning(controller);
     expectStillRunning(webhook);
+    expectStillRunning(operator);
 
     const firstAfter = await waitFor(
       `a new address after the ${label}`,
@@ -391,6 +441,7 @@ async function rideOut(
     // Same processes throughout: they reconnected rather than restarted.
     expectStillRunning(controller);
     expectStillRunning(webhook);
+    expectStillRunning(operator);
     expect(controller.log()).not.toMatch(/exiting/);
     if (expectations.watchesBreak) {
       expect(controller.log()).toMatch(/"msg":"(watch failed; reconnecting|list failed; retrying)"/);
@@ -405,13 +456,26 @@ async function rideOut(
     const valid = await kubectl(['apply', '-f', '-'], pool('after-fault', '198.51.100.0/28'));
     expect(valid.code).toBe(0);
     await kubectl(['delete', 'ipaddresspool', 'after-fault', '-n', metallbNamespace]);
+    // The operator's watches are back: a change to the MetalLB resource reaches what it renders.
+    const changedAt = Date.now();
+    await applyMetalLB({ logLevel: 'debug' });
+    await waitFor(
+      'the operator to render the new log level',
+      async () => (await renderedSpeakerArgs())?.includes('--log-level=debug'),
+      60_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${operator.process.logTail(40)}`);
+    });
+    record(
+      `${label}: operator rendered a MetalLB change ${seconds(Date.now() - changedAt)} after it was applied`,
+    );
   } finally {
     await observer.stop();
   }
 }
 
 describe('faults of the control plane while Services churn', () => {
-  it('the controller and the webhook ride out a 30 s kube-apiserver outage: nothing moves, nothing is assigned twice, every Service gets an address', async () => {
+  it('the controller, the webhook and the operator ride out a 30 s kube-apiserver outage: nothing moves, nothing is assigned twice, every Service gets an address', async () => {
     await rideOut(
       'API server restart',
       async () => {
@@ -426,7 +490,7 @@ describe('faults of the control plane while Services churn', () => {
     );
   }, 240_000);
 
-  it('the controller and the webhook ride out etcd frozen (SIGSTOP) for 20 s: same guarantees', async () => {
+  it('the controller, the webhook and the operator ride out etcd frozen (SIGSTOP) for 20 s: same guarantees', async () => {
     await rideOut(
       'etcd pause',
       async () => {
