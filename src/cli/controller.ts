@@ -32,7 +32,9 @@ export const controllerCommand = componentCommand({
       // The Lease holder's name: the pod name when the Deployment passes it, else unique per process.
       identity: process.env.METALLB_POD_NAME,
       leaderElection: values['leader-elect']
-        ? { leaseName, namespace: values.namespace, whenLost: 'exit' }
+        ? // An outage longer than the renew deadline costs the Lease; the next term starts from a fresh list
+          // (ControllerApp.lead), so campaigning again is safe and no restart is needed.
+          { leaseName, namespace: values.namespace, whenLost: 'campaign-again' }
         : undefined,
       create: async (context) => {
         const { ControllerApp } = await import('../controller/app.js');

@@ -2,8 +2,11 @@
  * The controller process: informers around an AllocationSession that exists only while this replica leads
  * (the component host runs the election, the servers and the shutdown). Informers run on standbys too, so a
  * new leader starts from a warm cache. Two replicas never allocate at once: only the Lease holder has a
- * session, and a replica that loses the Lease gives up (the host exits) rather than trust state it can no
- * longer keep consistent.
+ * session. A replica that loses the Lease (an API server or etcd outage longer than the renew deadline) ends
+ * its session and campaigns again in the same process; the session of its next term is rebuilt, as every
+ * session is, from a cache listed afresh after it won: a cache that was warm before the term may lag the
+ * API by the outage or by the writes of the leader it replaces, and allocating from it could hand out an
+ * address another Service already holds.
  */
 import type { V1Namespace, V1Service } from '@kubernetes/client-node';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
@@ -80,9 +83,15 @@ export class ControllerApp implements LedComponent {
   }
 
   async lead(signal: AbortSignal): Promise<void> {
-    this.log.info({ identity: this.options.identity }, 'leading: waiting for caches to sync');
+    // Filled before this term: a previous term of ours, or the informers of a standby.
+    const warm = this.factory.hasSynced();
+    this.log.info(
+      { identity: this.options.identity },
+      warm ? 'leading: listing afresh before allocating' : 'leading: waiting for caches to sync',
+    );
     try {
-      await this.factory.waitForSync(signal);
+      if (warm) await this.factory.relistAll(signal);
+      else await this.factory.waitForSync(signal);
     } catch (error) {
       if (signal.aborted) return;
       throw error;

@@ -65,6 +65,11 @@ export class InformerFactory {
     await Promise.all([...this.informers.values()].map((informer) => informer.waitForSync(signal)));
   }
 
+  /** Every informer lists afresh; resolves once each has (see Informer.relistNow). */
+  async relistAll(signal?: AbortSignal): Promise<void> {
+    await Promise.all([...this.informers.values()].map((informer) => informer.relistNow(signal)));
+  }
+
   async stopAll(): Promise<void> {
     this.started = false;
     await Promise.all([...this.informers.values()].map((informer) => informer.stop()));

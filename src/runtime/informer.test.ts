@@ -265,6 +265,46 @@ describe('Informer', () => {
     expect(inf.hasSynced()).toBe(false);
   });
 
+  it('lists afresh on request while its watch lags, and resolves only once the new list is in the cache', async () => {
+    server.upsert(configMap('a'));
+    const inf = startInformer();
+    await waitFor('the watch to open', () => server.openWatches() === 1);
+    // A watch that delivers nothing: the cache lags the API, as after an outage or behind another writer.
+    server.silentWatches = true;
+    server.upsert(configMap('b'));
+    server.upsert(configMap('a', 'v2'));
+    expect(inf.keys()).toEqual(['test/a']);
+    await inf.relistNow();
+    expect(inf.keys().sort()).toEqual(['test/a', 'test/b']);
+    expect(inf.get('test/a')?.data?.value).toBe('v2');
+    expect(server.listRequests()).toHaveLength(2);
+    await waitFor('the watch to reopen from the new list', () => server.openWatches() === 1);
+    expect(server.watchRequests().at(-1)?.query.get('resourceVersion')).toBe(server.currentResourceVersion());
+  });
+
+  it('cuts a long backoff short to relist on request', async () => {
+    server.upsert(configMap('a'));
+    server.listFailures.push(500);
+    const inf = startInformer({ backoff: { initialMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 } });
+    await waitFor('the failed first list', () => server.listRequests().length === 1);
+    const startedAt = Date.now();
+    await inf.relistNow();
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    expect(inf.hasSynced()).toBe(true);
+    expect(inf.keys()).toEqual(['test/a']);
+  });
+
+  it('fails a pending relistNow when it stops, and refuses one before it starts', async () => {
+    server.listFailures.push(...Array.from({ length: 1000 }, () => 500));
+    const idle = new Informer<ConfigMap>({ client, resource: server.collectionPath });
+    await expect(idle.relistNow()).rejects.toThrow(/not running/);
+    const inf = startInformer({ backoff: { initialMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 } });
+    const relisted = inf.relistNow();
+    await waitFor('a list after the request', () => server.listRequests().length >= 2);
+    await inf.stop();
+    await expect(relisted).rejects.toThrow(/stopped before it relisted/);
+  });
+
   it('closes its watch on stop', async () => {
     const inf = startInformer();
     await waitFor('the watch to open', () => server.openWatches() === 1);

@@ -7,7 +7,8 @@
  * resourceVersion seen after an exponential backoff, which resets once a watch has stayed up for a healthy
  * while; a watch the server closes after a healthy while reconnects at once. A watchdog restarts a watch that
  * has gone silent (bookmarks normally arrive about once a minute). A relist reports objects that vanished
- * while we were away as deletes with `finalStateUnknown`.
+ * while we were away as deletes with `finalStateUnknown`. `relistNow()` forces a fresh list (cutting a watch or
+ * a backoff short) for callers that must not act on a cache that may lag the API, such as a new leader.
  *
  * Handlers run synchronously after the cache changed and must only enqueue: reconcilers read the cache.
  * Cached objects are shared; never mutate them. A `transform` trims each object before it is cached (and
@@ -93,6 +94,11 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
   private lastResourceVersion = '';
   private synced = false;
   private syncWaiters: SyncWaiter[] = [];
+  /** Callers of relistNow() waiting for a list that starts after their call. */
+  private relistWaiters: SyncWaiter[] = [];
+  private relistRequested = false;
+  /** Aborted by relistNow() to end the current watch or backoff early; renewed at each list. */
+  private interrupt = new AbortController();
   private stopController: AbortController | undefined;
   private loop: Promise<void> | undefined;
 
@@ -157,6 +163,29 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
     });
   }
 
+  /**
+   * Lists afresh, now, and resolves once a list that started after this call has replaced the cache (it
+   * rejects if the informer stops first or `signal` aborts). What was cached before may lag the API by an
+   * outage; what is cached when this resolves is at least as new as the API was at the call.
+   */
+  relistNow(signal?: AbortSignal): Promise<void> {
+    if (!this.loop) return Promise.reject(new Error(`informer for ${this.path} is not running`));
+    return new Promise((resolve, reject) => {
+      const waiter: SyncWaiter = { resolve, reject };
+      this.relistWaiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.relistWaiters = this.relistWaiters.filter((w) => w !== waiter);
+          reject(new Error(`stopped waiting for ${this.path} to relist`));
+        },
+        { once: true },
+      );
+      this.relistRequested = true;
+      this.interrupt.abort();
+    });
+  }
+
   /** Starts listing and watching in the background; a second call does nothing. */
   start(): void {
     if (this.loop) return;
@@ -175,37 +204,52 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
     for (const waiter of this.syncWaiters.splice(0)) {
       waiter.reject(new Error(`informer for ${this.path} stopped before its cache synced`));
     }
+    for (const waiter of this.relistWaiters.splice(0)) {
+      waiter.reject(new Error(`informer for ${this.path} stopped before it relisted`));
+    }
   }
 
   private async run(signal: AbortSignal): Promise<void> {
     let needList = true;
     let expiredInARow = 0;
     while (!signal.aborted) {
+      if (this.relistRequested) {
+        this.log.info('relisting on request');
+        needList = true;
+      }
       if (needList) {
+        // Those who asked before this list started are answered by it; later askers by the next one.
+        const answered = this.relistWaiters.splice(0);
+        this.relistRequested = false;
+        this.interrupt = new AbortController();
         try {
           await this.relist(signal);
           needList = false;
+          for (const waiter of answered) waiter.resolve();
         } catch (error) {
+          this.relistWaiters.unshift(...answered);
           if (signal.aborted) break;
           const delay = this.backoff.next();
           this.log.warn({ err: error, retryInMs: Math.round(delay) }, 'list failed; retrying');
-          await sleep(this.clock, delay, signal);
+          await sleep(this.clock, delay, AbortSignal.any([signal, this.interrupt.signal]));
           continue;
         }
       }
+      const interrupted = AbortSignal.any([signal, this.interrupt.signal]);
       const startedAt = this.clock.now();
       let outcome: WatchOutcome;
       try {
-        outcome = await this.watchOnce(signal);
+        outcome = await this.watchOnce(interrupted);
       } catch (error) {
         if (signal.aborted) break;
+        if (this.relistRequested) continue;
         if (apiStatus(error) === 410) {
           outcome = 'expired';
         } else {
           if (this.clock.now() - startedAt >= this.healthyAfterMs) this.backoff.reset();
           const delay = this.backoff.next();
           this.log.warn({ err: error, retryInMs: Math.round(delay) }, 'watch failed; reconnecting');
-          await sleep(this.clock, delay, signal);
+          await sleep(this.clock, delay, interrupted);
           continue;
         }
       }
@@ -228,7 +272,7 @@ export class Informer<T extends KubeObject = KubeObject> implements ObjectCache<
       }
       const delay = this.backoff.next();
       this.log.debug({ retryInMs: Math.round(delay) }, 'watch closed early; reconnecting after backoff');
-      await sleep(this.clock, delay, signal);
+      await sleep(this.clock, delay, interrupted);
     }
   }
 

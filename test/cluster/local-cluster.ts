@@ -77,6 +77,7 @@ interface Pki {
 
 export class LocalCluster {
   private readonly processes: ManagedProcess[] = [];
+  private readonly paused = new Set<string>();
   private stopped = false;
   private apiServerLaunch: { readonly args: string[]; readonly ready: () => Promise<boolean> } | undefined;
 
@@ -151,6 +152,8 @@ export class LocalCluster {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // A test that failed while a process was frozen must not leave it frozen: SIGTERM would wait out its grace.
+    for (const name of [...this.paused]) this.resume(name);
     // Reverse start order: consumers of the API server go first, etcd last.
     for (const process of [...this.processes].reverse()) await process.stop();
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
@@ -303,17 +306,39 @@ export class LocalCluster {
     await apiServer.waitUntilReady(ready, 60_000);
   }
 
+  /** The PID of a running control-plane process, by binary name ("etcd", "kube-apiserver", ...). */
+  pidOf(name: string): number {
+    const pid = this.processes.find((p) => p.name === name && p.running)?.pid;
+    if (pid === undefined) throw new Error(`${name} is not running`);
+    return pid;
+  }
+
+  /**
+   * Freezes a control-plane process with SIGSTOP: its sockets stay open and its clients hang instead of
+   * being refused, as with a stalled disk or a long GC pause. stop() resumes it if the test does not.
+   */
+  pause(name: string): void {
+    process.kill(this.pidOf(name), 'SIGSTOP');
+    this.paused.add(name);
+  }
+
+  resume(name: string): void {
+    this.paused.delete(name);
+    process.kill(this.pidOf(name), 'SIGCONT');
+  }
+
   /**
    * Kills the API server (no graceful drain: clients see connections reset and refused) and, after
    * `downtimeMs`, starts it again on the same port with the same etcd and certificates: for tests of
    * clients that must survive an API server restart.
    */
-  async restartApiServer(downtimeMs = 0): Promise<void> {
+  async restartApiServer(downtimeMs = 0): Promise<{ readonly startedAt: number; readonly readyAt: number }> {
     const index = this.processes.findIndex((p) => p.name === 'kube-apiserver' && p.running);
     const launch = this.apiServerLaunch;
     if (index < 0 || !launch || this.stopped) throw new Error('the API server is not running');
     await (this.processes[index] as ManagedProcess).stop(0);
     if (downtimeMs > 0) await sleep(downtimeMs);
+    const startedAt = Date.now();
     const restarted = ManagedProcess.start(
       'kube-apiserver',
       join(this.binDir, 'kube-apiserver'),
@@ -322,6 +347,7 @@ export class LocalCluster {
     );
     this.processes[index] = restarted;
     await restarted.waitUntilReady(launch.ready, 60_000);
+    return { startedAt, readyAt: Date.now() };
   }
 
   private async startControllers(pki: Pki): Promise<void> {
