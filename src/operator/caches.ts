@@ -3,7 +3,9 @@
  * namespace; the namespaced kinds it renders, in its namespace (owned through a controller ownerReference);
  * and the cluster-scoped kinds it renders, found through the owner label they carry instead.
  */
+import { storageApiVersion } from '../api/kinds.js';
 import type { MetalLB } from '../api/types.generated.js';
+import type { StoredConfigObjects } from '../api/kinds.js';
 import type { InformerFactory } from '../runtime/informer-factory.js';
 import type { ObjectCache } from '../runtime/informer.js';
 import { groupOf, keyOf, type KubeObject } from '../runtime/kube-object.js';
@@ -78,6 +80,8 @@ export interface OwnedCache {
 
 export class OperatorCaches {
   readonly metallbs: ObjectCache<MetalLB>;
+  /** BGPPeers of the namespace: the Secrets they name are the ones the speaker's Role may read. */
+  readonly peers: ObjectCache<StoredConfigObjects['peers']>;
   readonly owned: readonly OwnedCache[];
   private readonly byKind = new Map<string, OwnedCache>();
 
@@ -88,6 +92,10 @@ export class OperatorCaches {
   ) {
     this.metallbs = factory.informer<MetalLB>({
       resource: resourceTypeOf(metallbKind.apiVersion, metallbKind.kind),
+      namespace,
+    });
+    this.peers = factory.informer<StoredConfigObjects['peers']>({
+      resource: resourceTypeOf(storageApiVersion('BGPPeer'), 'BGPPeer'),
       namespace,
     });
     const namespacedKinds = capabilities.serviceMonitors

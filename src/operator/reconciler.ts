@@ -34,6 +34,7 @@ import { singletonDecision } from './singleton.js';
 import { StatusWriter } from './status.js';
 import { describeKubeObject, isTerminating, ObjectSyncer } from './sync.js';
 import { validateMetalLB } from '../config/metallb.js';
+import { referencedPasswordSecrets } from '../config/passwords.js';
 
 /** How often a rollout in progress is looked at again, besides the workloads' own watch events. */
 export const rolloutPollMs = 5_000;
@@ -185,7 +186,14 @@ export class MetalLBReconciler {
     | { readonly ok: false; readonly finding: Finding } {
     const problems = validateMetalLB(cr as unknown as Record<string, unknown>);
     const result =
-      problems.length === 0 ? renderMetalLB(cr, this.options.env, this.options.capabilities) : undefined;
+      problems.length === 0
+        ? renderMetalLB(
+            cr,
+            this.options.env,
+            this.options.capabilities,
+            referencedPasswordSecrets(this.options.caches.peers.list(), this.options.env.namespace),
+          )
+        : undefined;
     if (result?.ok) return { ok: true, objects: result.objects };
     const all = result && !result.ok ? result.problems : problems;
     return {

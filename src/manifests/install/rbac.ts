@@ -12,6 +12,7 @@ import {
   components,
   configurationKinds,
   namespacedRules,
+  passwordSecretVerbs,
   read,
   readWrite,
 } from '../../operator/render/rbac.js';
@@ -110,6 +111,10 @@ export const operatorNamespacedRules: readonly DescribedRule[] = [
   {
     why: 'leader election among operator replicas (Lease metallb-operator)',
     rule: { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: readWrite },
+  },
+  {
+    why: "held to grant the speaker list and watch of the Secrets BGPPeers name as passwordSecret (their names are known only at run time); no get, which the speaker does not use",
+    rule: { apiGroups: [''], resources: ['secrets'], verbs: passwordSecretVerbs },
   },
   ...heldForOperands(namespacedRules).filter(
     // Leases are already granted in full above; the rest the operator does not use itself.

@@ -11,6 +11,7 @@ import type {
 } from '@kubernetes/client-node';
 import { defaultOperatorEnv } from '../env.js';
 import { findObject, metalLB, renderObjects } from '../../../test/support/operator.js';
+import { renderMetalLB } from './index.js';
 
 const objects = renderObjects(metalLB());
 
@@ -139,7 +140,31 @@ describe('the operands RBAC', () => {
     expect(allows(rules, '', 'services/status', 'update')).toBe(false);
   });
 
-  it('lets the speaker read the configuration and secrets, write announcement and session statuses and heartbeat Leases', () => {
+  it('lets the speaker list and watch only the Secrets BGPPeers name as passwordSecret, by name', () => {
+    const withPasswords = renderMetalLB(metalLB(), defaultOperatorEnv, undefined, ['pw-b', 'pw-a', 'pw-a']);
+    if (!withPasswords.ok) throw new Error('expected objects');
+    const rules = findObject<V1Role>(withPasswords.objects, 'Role', 'speaker').rules ?? [];
+    const secretRules = rules.filter((rule) => (rule.resources ?? []).includes('secrets'));
+    expect(secretRules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['pw-a', 'pw-b'], verbs: ['list', 'watch'] },
+    ]);
+    for (const verb of ['list', 'watch']) {
+      expect(allows(rules, '', 'secrets', verb, 'pw-a')).toBe(true);
+      // The webhook's CA key lives in the same namespace.
+      expect(allows(rules, '', 'secrets', verb, 'metallb-webhook-cert')).toBe(false);
+      expect(allows(rules, '', 'secrets', verb)).toBe(false);
+    }
+    expect(allows(rules, '', 'secrets', 'get', 'pw-a')).toBe(false);
+    // The controller never gets them.
+    const controllerRules = findObject<V1Role>(withPasswords.objects, 'Role', 'controller').rules ?? [];
+    expect(verbsOn(controllerRules, '', 'secrets')).toEqual([]);
+  });
+
+  it('grants the speaker no Secret at all when no BGPPeer names one (an empty resourceNames would mean all)', () => {
+    expect(verbsOn(rulesOf('Role', 'speaker'), '', 'secrets')).toEqual([]);
+  });
+
+  it('lets the speaker read the configuration, write announcement and session statuses and heartbeat Leases', () => {
     const rules = rulesOf('Role', 'speaker');
     for (const kind of configurationKinds) expect(allows(rules, 'metallb.io', kind, 'watch')).toBe(true);
     for (const kind of ['servicel2statuses', 'servicebgpstatuses', 'bgpsessionstates']) {
@@ -147,8 +172,6 @@ describe('the operands RBAC', () => {
         expect(allows(rules, 'metallb.io', kind, verb)).toBe(true);
       expect(allows(rules, 'metallb.io', `${kind}/status`, 'update')).toBe(true);
     }
-    expect(allows(rules, '', 'secrets', 'watch')).toBe(true);
-    expect(allows(rules, '', 'secrets', 'update')).toBe(false);
     // The layer-2 heartbeat: create, renew (merge patch), watch the others', delete on a graceful stop;
     // never get or update, which the liveness code does not call.
     expect(verbsOn(rules, 'coordination.k8s.io', 'leases')).toEqual([

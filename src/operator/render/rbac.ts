@@ -86,8 +86,6 @@ export const namespacedRules: Record<Component, V1PolicyRule[]> = {
       resources: ['bgpsessionstates/status', 'servicebgpstatuses/status', 'servicel2statuses/status'],
       verbs: ['get', 'update', 'patch'],
     },
-    // BGP passwords referenced by BGPPeers.
-    { apiGroups: [''], resources: ['secrets'], verbs: read },
     // Liveness (src/speaker/l2/liveness.ts): an informer over the speakers' Leases (list, watch), and each
     // speaker creates, renews (merge patch) and on shutdown deletes its own node's Lease. RBAC cannot tell one
     // node's speaker from another's: the admission policy below lets a speaker write only its own node's.
@@ -95,6 +93,25 @@ export const namespacedRules: Record<Component, V1PolicyRule[]> = {
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'patch', 'delete'] },
   ],
 };
+
+/**
+ * The verbs the speaker uses on each password Secret: it watches every referenced Secret by name (a list and a
+ * watch with the field selector metadata.name=<name>, which the API server authorizes as a request for that one
+ * name), so a rotated password reaches FRR at once. No get: the informer never asks for one.
+ */
+export const passwordSecretVerbs = ['list', 'watch'];
+
+/**
+ * The speaker may read the Secrets that BGPPeers name as passwordSecret, and no other: the namespace holds the
+ * webhook's CA key too. RBAC has no label selector for Secrets, only names, so the operator renders the names
+ * it sees in the BGPPeers and renders again when they change. No names, no rule: an empty resourceNames list
+ * would grant every Secret.
+ */
+export function passwordSecretRules(secretNames: readonly string[]): V1PolicyRule[] {
+  const names = [...new Set(secretNames)].filter((name) => name !== '').sort();
+  if (names.length === 0) return [];
+  return [{ apiGroups: [''], resources: ['secrets'], resourceNames: names, verbs: passwordSecretVerbs }];
+}
 
 export const components: readonly Component[] = ['controller', 'speaker'];
 
@@ -131,12 +148,20 @@ export function clusterRoleBinding(component: Component, owner: OwnerIdentity): 
   };
 }
 
-export function role(component: Component, owner: OwnerIdentity): V1Role {
+/** `passwordSecretNames`: the Secrets BGPPeers reference, which only the speaker may read. */
+export function role(
+  component: Component,
+  owner: OwnerIdentity,
+  passwordSecretNames: readonly string[] = [],
+): V1Role {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: namespacedMetadata(component, component, owner),
-    rules: namespacedRules[component],
+    rules: [
+      ...namespacedRules[component],
+      ...(component === 'speaker' ? passwordSecretRules(passwordSecretNames) : []),
+    ],
   };
 }
 
