@@ -32,6 +32,7 @@ import type { KubeObject } from '../../src/runtime/kube-object.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { ensureNamespace, kubectl, kubeConfig, waitFor } from '../cluster/lab/cluster.js';
 import { cliEntry, startProduct, type ProductProcess } from '../cluster/lab/product.js';
+import { webhookCertSecretName } from '../../src/manifests/install/names.js';
 
 const run = promisify(execFile);
 
@@ -301,6 +302,21 @@ class Harness {
   async stopOperator(): Promise<void> {
     await this.operator?.stop();
   }
+}
+
+/** A kubernetes.io/basic-auth Secret, as a BGP password Secret is. */
+async function ensureBasicAuthSecretIn(inNamespace: string, name: string): Promise<void> {
+  const applied = await kubectl(
+    ['apply', '-f', '-'],
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: inNamespace },
+      type: 'kubernetes.io/basic-auth',
+      stringData: { password: 'e2e-operator-pw' },
+    }),
+  );
+  expect(applied.stderr).toBe('');
 }
 
 function condition(cr: MetalLBObject, type: string): Condition | undefined {
@@ -805,6 +821,91 @@ describe('the MetalLB operator', () => {
     expect((await createAs('metallb-speaker-worker-0', controller)).stderr).toMatch(
       /only its leader-election Lease/,
     );
+  });
+
+  it("lets the speaker read only the Secrets BGPPeers name as passwordSecret, never the webhook's CA key", async () => {
+    harness.startOperator();
+    await harness.applyMetalLB('metallb', {});
+    const speaker = `system:serviceaccount:${namespace}:speaker`;
+    const passwordSecret = 'e2e-operator-bgp-password';
+    const peerPath = objectPath(
+      resourceTypeOf('metallb.io/v1beta2', 'BGPPeer'),
+      namespace,
+      'e2e-password-peer',
+    );
+    const canI = async (verb: string, secret: string) =>
+      (
+        await kubectl(['auth', 'can-i', verb, `secrets/${secret}`, '-n', namespace, `--as=${speaker}`])
+      ).stdout.trim();
+    // What the speaker's informer sends: a list and a watch by field selector, authorized per name.
+    const listAsSpeaker = (secret?: string) =>
+      kubectl([
+        'get',
+        'secrets',
+        '-n',
+        namespace,
+        `--as=${speaker}`,
+        '-o',
+        'name',
+        ...(secret ? [`--field-selector=metadata.name=${secret}`] : []),
+      ]);
+    await ensureBasicAuthSecretIn(namespace, passwordSecret);
+    try {
+      await harness.eventually('the speaker Role', () =>
+        harness.get('rbac.authorization.k8s.io/v1', 'Role', 'speaker', namespace),
+      );
+      for (const verb of ['get', 'list', 'watch']) expect(await canI(verb, webhookCertSecretName)).toBe('no');
+      // No BGPPeer names a Secret: no Secret rule at all (an empty resourceNames would grant every one).
+      expect(await canI('watch', passwordSecret)).toBe('no');
+
+      await harness.client.apply(
+        peerPath,
+        {
+          apiVersion: 'metallb.io/v1beta2',
+          kind: 'BGPPeer',
+          metadata: { name: 'e2e-password-peer', namespace },
+          spec: {
+            myASN: 64512,
+            peerASN: 64513,
+            peerAddress: '192.0.2.1',
+            passwordSecret: { name: passwordSecret },
+          },
+        },
+        fieldManager,
+      );
+      await harness.eventually('the speaker Role to name the password Secret', async () =>
+        (await canI('watch', passwordSecret)) === 'yes' ? true : undefined,
+      );
+      expect(await canI('list', passwordSecret)).toBe('yes');
+      expect(await canI('get', passwordSecret)).toBe('no');
+      for (const verb of ['get', 'list', 'watch']) expect(await canI(verb, webhookCertSecretName)).toBe('no');
+      const byName = await listAsSpeaker(passwordSecret);
+      expect({ code: byName.code, stdout: byName.stdout.trim() }).toEqual({
+        code: 0,
+        stdout: `secret/${passwordSecret}`,
+      });
+      const everything = await listAsSpeaker();
+      expect(everything.code).not.toBe(0);
+      expect(everything.stderr).toMatch(/forbidden/i);
+      const caKey = await listAsSpeaker(webhookCertSecretName);
+      expect(caKey.stderr).toMatch(/forbidden/i);
+
+      // The peer stops naming it: the grant goes with it.
+      await harness.client.delete(peerPath);
+      await harness.eventually('the speaker Role to drop the password Secret', async () =>
+        (await canI('watch', passwordSecret)) === 'no' ? true : undefined,
+      );
+      const role = await harness.get<{ rules: { resources?: string[] }[] }>(
+        'rbac.authorization.k8s.io/v1',
+        'Role',
+        'speaker',
+        namespace,
+      );
+      expect(role?.rules.filter((rule) => rule.resources?.includes('secrets'))).toEqual([]);
+    } finally {
+      await harness.client.delete(peerPath).catch(() => undefined);
+      await kubectl(['delete', 'secret', passwordSecret, '-n', namespace, '--ignore-not-found']);
+    }
   });
 
   it('removes every object it created, cluster-scoped ones included, when the MetalLB resource is deleted', async () => {
