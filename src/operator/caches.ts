@@ -1,6 +1,6 @@
 /**
- * What the operator watches, and the lookups the reconcile makes in those caches: MetalLB resources in its
- * namespace; the namespaced kinds it renders, in its namespace (owned through a controller ownerReference);
+ * What the operator watches, and the lookups the reconcile makes in those caches: MetalLB resources in every
+ * namespace (those outside its own are only told so); the BGPPeers of its namespace; the namespaced kinds it renders, in its namespace (owned through a controller ownerReference);
  * and the cluster-scoped kinds it renders, found through the owner label they carry instead.
  */
 import { storageApiVersion } from '../api/kinds.js';
@@ -90,9 +90,10 @@ export class OperatorCaches {
     readonly namespace: string,
     capabilities: ClusterCapabilities = noCapabilities,
   ) {
+    // Every namespace, not only ours: a MetalLB created elsewhere is answered (Degraded, WrongNamespace),
+    // never silently ignored.
     this.metallbs = factory.informer<MetalLB>({
       resource: resourceTypeOf(metallbKind.apiVersion, metallbKind.kind),
-      namespace,
     });
     this.peers = factory.informer<StoredConfigObjects['peers']>({
       resource: resourceTypeOf(storageApiVersion('BGPPeer'), 'BGPPeer'),

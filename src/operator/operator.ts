@@ -77,7 +77,10 @@ class Leadership {
     // Whether "metallb" exists changes what a second resource is told: revisit every one when it comes or goes.
     controller.watches(
       caches.metallbs,
-      (cr) => (cr.metadata.name === metallbResourceName ? caches.metallbs.keys() : []),
+      (cr) =>
+        cr.metadata.name === metallbResourceName && cr.metadata.namespace === env.namespace
+          ? caches.metallbs.keys().filter((key) => splitKey(key).namespace === env.namespace)
+          : [],
       () => false,
     );
     // The speaker's Role names the Secrets BGPPeers reference: render again when that set changes.

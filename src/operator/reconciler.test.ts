@@ -391,6 +391,45 @@ describe('a MetalLB resource that is not the one', () => {
   });
 });
 
+describe('a MetalLB resource in another namespace', () => {
+  const conditionsIn = (ns: string): Record<string, string> => {
+    const cr = world.cache('metallbs').get(keyOf(ns, 'metallb')) as unknown as Mutable;
+    const conditions = ((cr.status?.conditions ?? []) as Condition[]).map((c) => [
+      c.type,
+      `${c.status}/${c.reason}`,
+    ]);
+    return Object.fromEntries(conditions);
+  };
+
+  it('is Degraded with WrongNamespace and a warning, with nothing deployed and no finalizer', async () => {
+    world.putMetalLB('metallb', {}, { namespace: 'elsewhere' });
+    await reconciler.reconcile(keyOf('elsewhere', 'metallb'), context());
+    expect(world.writes).toEqual(['status MetalLB/metallb']);
+    expect(conditionsIn('elsewhere')).toMatchObject({
+      Degraded: 'True/WrongNamespace',
+      Available: 'False/WrongNamespace',
+    });
+    expect(world.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'WrongNamespace' })]);
+  });
+
+  it("is left alone when another install's operator manages it (it carries the cleanup finalizer), even while it is deleted", async () => {
+    world.putMetalLB('metallb', {}, { namespace: 'other-install', finalizers: [cleanupFinalizer] });
+    await reconciler.reconcile(keyOf('other-install', 'metallb'), context());
+    world.putMetalLB(
+      'metallb',
+      {},
+      {
+        namespace: 'other-install',
+        finalizers: [cleanupFinalizer],
+        deletionTimestamp: '2026-01-01T00:00:00Z',
+      },
+    );
+    await reconciler.reconcile(keyOf('other-install', 'metallb'), context());
+    expect(world.writes).toEqual([]);
+    expect(world.events).toEqual([]);
+  });
+});
+
 describe('deleting the MetalLB resource', () => {
   it('deletes everything it deployed, waits until it is gone, then releases the finalizer', async () => {
     world.putMetalLB('metallb');

@@ -103,6 +103,8 @@ export class MetalLBReconciler {
       if (namespace === env.namespace) await this.removeOrphans({ namespace, name }, log, signal);
       return undefined;
     }
+    // Outside the operator's namespace nothing is ever deployed or deleted, whatever the resource's state.
+    if (cr.metadata.namespace !== env.namespace) return this.answerElsewhere(cr, log, signal);
     if (isTerminating(cr)) return this.finalize(cr, log, signal);
 
     const decision = singletonDecision({
@@ -144,6 +146,25 @@ export class MetalLBReconciler {
       throw error;
     }
     return this.report(current, undefined, applied, log, signal);
+  }
+
+  /**
+   * A MetalLB in another namespace: Degraded with the reason WrongNamespace and a Warning event, nothing
+   * deployed. Unless it carries the cleanup finalizer: then the operator of its own namespace (another
+   * install) manages it, and it is not this operator's to judge.
+   */
+  private async answerElsewhere(cr: MetalLB, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
+    if (isTerminating(cr) || hasFinalizer(cr)) return undefined;
+    const decision = singletonDecision({
+      name: cr.metadata.name ?? '',
+      namespace: cr.metadata.namespace ?? '',
+      operatorNamespace: this.options.env.namespace,
+      theOneExists: false,
+    });
+    if (decision.kind !== 'reject') return undefined;
+    await this.status.update(cr, { kind: 'rejected', finding: decision.finding }, log, signal);
+    log.debug({ reason: decision.finding.reason }, 'a MetalLB outside the operator namespace; nothing deployed');
+    return undefined;
   }
 
   /** Conditions from the workloads (the stored versions we just applied, else the cache), then the requeue. */

@@ -714,6 +714,53 @@ describe('the MetalLB operator', () => {
     await harness.waitForConditions('metallb', { Available: 'True', Degraded: 'False' });
   });
 
+  it('reports a MetalLB in another namespace as Degraded (WrongNamespace) with a Warning event, deploying nothing for it', async () => {
+    harness.startOperator();
+    const elsewhere = 'metallb-e2e-elsewhere';
+    await ensureNamespace(elsewhere);
+    const path = objectPath(metallbType, elsewhere, 'metallb');
+    try {
+      await harness.client.apply(
+        path,
+        {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'MetalLB',
+          metadata: { name: 'metallb', namespace: elsewhere },
+          spec: {},
+        },
+        fieldManager,
+      );
+      const reported = await harness.eventually(
+        'the MetalLB elsewhere to be Degraded/WrongNamespace',
+        async () => {
+          const cr = await harness.client.get<MetalLBObject>(path);
+          const degraded = condition(cr, 'Degraded');
+          return degraded?.status === 'True' && degraded.reason === 'WrongNamespace' ? cr : undefined;
+        },
+      );
+      expect(condition(reported, 'Degraded')?.message).toMatch(
+        new RegExp(`read only from the operator's namespace ${namespace}.*in ${elsewhere}`),
+      );
+      expect(condition(reported, 'Available')?.status).toBe('False');
+      // Nothing deployed for it, and no finalizer: deleting it is never held up.
+      expect(reported.metadata.finalizers).toBeUndefined();
+      expect(await harness.deployedObjects()).toEqual([]);
+      await harness.eventually('a Warning event WrongNamespace on it', async () => {
+        const events = await harness.client.list<{
+          type: string;
+          reason: string;
+          regarding: { name: string; namespace?: string };
+        }>(`/apis/events.k8s.io/v1/namespaces/${elsewhere}/events`);
+        return events.items.find(
+          (e) => e.type === 'Warning' && e.reason === 'WrongNamespace' && e.regarding.name === 'metallb',
+        );
+      });
+    } finally {
+      await harness.client.delete(path).catch(() => undefined);
+      await kubectl(['delete', 'namespace', elsewhere, '--ignore-not-found', '--wait=false']);
+    }
+  });
+
   it('renders a controller pod that the API server admits under the restricted Pod Security Standard', async () => {
     harness.startOperator();
     await harness.applyMetalLB('metallb', {});

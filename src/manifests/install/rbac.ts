@@ -60,6 +60,14 @@ export const operatorClusterRules: readonly DescribedRule[] = [
     },
   },
   {
+    why: 'MetalLB resources in every namespace are watched: one outside the operator namespace is answered (Degraded, WrongNamespace), never ignored',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs'], verbs: read },
+  },
+  {
+    why: 'MetalLB status conditions (Available, Progressing, Degraded, Upgradeable), also on one in another namespace',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs/status'], verbs: ['get', 'update', 'patch'] },
+  },
+  {
     why: 'held to grant it to Prometheus in the metallb-metrics-reader ClusterRole the operator renders',
     rule: { nonResourceURLs: ['/metrics'], verbs: ['get'] },
   },
@@ -69,12 +77,8 @@ export const operatorClusterRules: readonly DescribedRule[] = [
 
 export const operatorNamespacedRules: readonly DescribedRule[] = [
   {
-    why: 'the MetalLB resource: watched; update and patch add and remove the cleanup finalizer',
-    rule: { apiGroups: ['metallb.io'], resources: ['metallbs'], verbs: [...read, 'update', 'patch'] },
-  },
-  {
-    why: 'MetalLB status conditions (Available, Progressing, Degraded, Upgradeable)',
-    rule: { apiGroups: ['metallb.io'], resources: ['metallbs/status'], verbs: ['get', 'update', 'patch'] },
+    why: 'the MetalLB resource: update and patch add and remove the cleanup finalizer',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs'], verbs: ['update', 'patch'] },
   },
   {
     why: 'ownerReferences with blockOwnerDeletion on what the operator renders need update on the owner',
