@@ -32,6 +32,8 @@ class FakeWorld {
   readonly writes: string[] = [];
   readonly events: { type: string; reason: string; note: string }[] = [];
   failApplies: Error | undefined;
+  /** What a list returns, by "path?labelSelector&fieldSelector"; nothing otherwise. */
+  readonly onServer = new Map<string, KubeObject[]>();
   conflictOnNextPatch = false;
   private readonly byResource = new Map<string, FakeCache<KubeObject>>();
   private version = 100;
@@ -152,8 +154,12 @@ class FakeWorld {
       this.cache('metallbs').set(stored as unknown as KubeObject);
       return stored as unknown as T;
     },
-    list: async <T>(): Promise<{ items: T[]; resourceVersion: string }> => ({
-      items: [],
+    list: async <T>(
+      path: string,
+      options: { labelSelector?: string; fieldSelector?: string } = {},
+    ): Promise<{ items: T[]; resourceVersion: string }> => ({
+      items: (this.onServer.get(`${path}?${options.labelSelector ?? ''}&${options.fieldSelector ?? ''}`) ??
+        []) as T[],
       resourceVersion: '1',
     }),
     get: async <T>(path: string): Promise<T> => {
@@ -463,6 +469,48 @@ describe('deleting the MetalLB resource', () => {
     }
     const second = await reconciler.reconcile(metallbKey, context());
     expect(second).toBeUndefined();
+    expect(world.metallb('metallb').metadata.finalizers).toEqual([]);
+  });
+});
+
+describe('deleting the MetalLB resource, once its workloads are gone', () => {
+  it('deletes the status objects and Leases the operands wrote before releasing the finalizer', async () => {
+    world.putMetalLB(
+      'metallb',
+      {},
+      { finalizers: [cleanupFinalizer], deletionTimestamp: '2026-01-01T00:01:00Z' },
+    );
+    const item = (name: string): KubeObject => ({ metadata: { name, namespace } });
+    world.onServer.set(`/apis/metallb.io/v1beta1/namespaces/${namespace}/servicebgpstatuses?&`, [
+      item('web-a1'),
+    ]);
+    world.onServer.set(`/apis/metallb.io/v1beta1/namespaces/${namespace}/servicel2statuses?&`, [
+      item('web-b2'),
+    ]);
+    world.onServer.set(`/apis/metallb.io/v1beta1/namespaces/${namespace}/bgpsessionstates?&`, [
+      item('w0-peer'),
+    ]);
+    world.onServer.set(
+      `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases?metallb.io/speaker-liveness=true&`,
+      [item('metallb-speaker-worker-0')],
+    );
+    world.onServer.set(
+      `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases?&metadata.name=metallb-controller`,
+      [item('metallb-controller')],
+    );
+    const first = await reconciler.reconcile(metallbKey, context());
+    expect(first).toEqual({ requeueAfter: expect.any(Number) });
+    expect(world.writes.filter((w) => w.startsWith('delete')).sort()).toEqual([
+      'delete BGPSessionState/w0-peer',
+      'delete Lease/metallb-controller',
+      'delete Lease/metallb-speaker-worker-0',
+      'delete ServiceBGPStatus/web-a1',
+      'delete ServiceL2Status/web-b2',
+    ]);
+    expect(world.metallb('metallb').metadata.finalizers).toEqual([cleanupFinalizer]);
+
+    world.onServer.clear();
+    expect(await reconciler.reconcile(metallbKey, context())).toBeUndefined();
     expect(world.metallb('metallb').metadata.finalizers).toEqual([]);
   });
 });

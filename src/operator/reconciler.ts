@@ -34,7 +34,28 @@ import { singletonDecision } from './singleton.js';
 import { StatusWriter } from './status.js';
 import { describeKubeObject, isTerminating, ObjectSyncer } from './sync.js';
 import { validateMetalLB } from '../config/metallb.js';
+import { storageApiVersion } from '../api/kinds.js';
+import { controllerLeaseName } from '../controller/lease-name.js';
+import { LIVENESS_SELECTOR } from '../speaker/l2/liveness.js';
 import { referencedPasswordSecrets } from '../config/passwords.js';
+
+/** What the operands write at run time in the namespace, which uninstalling removes too. */
+const operandWrittenKinds: readonly {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}[] = [
+  { apiVersion: storageApiVersion('ServiceBGPStatus'), kind: 'ServiceBGPStatus' },
+  { apiVersion: storageApiVersion('ServiceL2Status'), kind: 'ServiceL2Status' },
+  { apiVersion: storageApiVersion('BGPSessionState'), kind: 'BGPSessionState' },
+  { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', labelSelector: LIVENESS_SELECTOR },
+  {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    fieldSelector: `metadata.name=${controllerLeaseName}`,
+  },
+];
 
 /** How often a rollout in progress is looked at again, besides the workloads' own watch events. */
 export const rolloutPollMs = 5_000;
@@ -163,7 +184,10 @@ export class MetalLBReconciler {
     });
     if (decision.kind !== 'reject') return undefined;
     await this.status.update(cr, { kind: 'rejected', finding: decision.finding }, log, signal);
-    log.debug({ reason: decision.finding.reason }, 'a MetalLB outside the operator namespace; nothing deployed');
+    log.debug(
+      { reason: decision.finding.reason },
+      'a MetalLB outside the operator namespace; nothing deployed',
+    );
     return undefined;
   }
 
@@ -277,6 +301,14 @@ export class MetalLBReconciler {
       );
       return { requeueAfter: cleanupPollMs };
     }
+    // What the operands wrote themselves outlives them: status objects (owned by Nodes, which stay) and
+    // Leases. The workloads are gone by now (deleted in the foreground), so nothing writes them again.
+    const written = await this.operandWrittenObjects(signal);
+    if (written.length > 0) {
+      for (const object of written) await this.syncer.delete(object, signal);
+      log.info({ deleting: written.map(describeKubeObject) }, 'deleting what the operands wrote');
+      return { requeueAfter: cleanupPollMs };
+    }
     await this.finalizer.release(cr, signal);
     this.status.forget(cr.metadata.namespace, cr.metadata.name ?? '');
     log.info('everything this MetalLB deployed is gone; released the finalizer');
@@ -298,6 +330,35 @@ export class MetalLBReconciler {
       { deleted: orphans.map(describeKubeObject) },
       'deleted cluster objects left by a MetalLB that is gone',
     );
+  }
+
+  /**
+   * Objects the controller and the speakers create at run time in the namespace: announcement and session
+   * status, the speakers' liveness Leases and the controller's leader-election Lease. A kind the cluster does
+   * not serve (an older install's CRDs) has none.
+   */
+  private async operandWrittenObjects(signal: AbortSignal): Promise<KubeObject[]> {
+    const namespace = this.options.env.namespace;
+    const lists = await Promise.all(
+      operandWrittenKinds.map(async ({ apiVersion, kind, labelSelector, fieldSelector }) => {
+        try {
+          const list = await this.options.client.list<KubeObject>(
+            collectionPath(resourceTypeOf(apiVersion, kind), namespace),
+            {
+              signal,
+              ...(labelSelector ? { labelSelector } : {}),
+              ...(fieldSelector ? { fieldSelector } : {}),
+            },
+          );
+          // List items carry no kind; deleting needs it.
+          return list.items.map((item) => ({ ...item, apiVersion, kind }));
+        } catch (error) {
+          if (apiStatus(error) === 404) return [];
+          throw error;
+        }
+      }),
+    );
+    return lists.flat().filter((object) => !isTerminating(object));
   }
 
   private async clusterObjectsOnServer(cr: MetalLB, signal: AbortSignal): Promise<KubeObject[]> {

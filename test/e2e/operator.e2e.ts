@@ -969,6 +969,27 @@ describe('the MetalLB operator', () => {
       ]),
     );
     expect(deployed.filter((o) => o.startsWith('Pod/'))).toHaveLength(4);
+    // What the operands write at run time, as they would (no speaker or controller runs here): status
+    // objects, which Nodes own and so garbage collection never removes, and their Leases.
+    const written = [
+      ['metallb.io/v1beta1', 'ServiceBGPStatus', 'e2e-web-bgp', {}],
+      ['metallb.io/v1beta1', 'ServiceL2Status', 'e2e-web-l2', {}],
+      ['metallb.io/v1beta1', 'BGPSessionState', 'worker-0-e2e-router', {}],
+      [
+        'coordination.k8s.io/v1',
+        'Lease',
+        'metallb-speaker-worker-0',
+        { 'metallb.io/speaker-liveness': 'true', 'metallb.io/node': 'worker-0' },
+      ],
+      ['coordination.k8s.io/v1', 'Lease', 'metallb-controller', {}],
+    ] as const;
+    for (const [apiVersion, kind, name, labels] of written) {
+      await harness.client.apply(
+        objectPath(resourceTypeOf(apiVersion, kind), namespace, name),
+        { apiVersion, kind, metadata: { name, namespace, labels } },
+        fieldManager,
+      );
+    }
 
     const deletion = await kubectl([
       'delete',
@@ -984,6 +1005,11 @@ describe('the MetalLB operator', () => {
     // The finalizer holds the resource until everything is gone, pods included.
     expect(await harness.deployedObjects()).toEqual([]);
     expect(await harness.metalLB('metallb')).toBeUndefined();
+    const remaining: string[] = [];
+    for (const [apiVersion, kind, name] of written) {
+      if (await harness.get(apiVersion, kind, name, namespace)) remaining.push(`${kind}/${name}`);
+    }
+    expect(remaining).toEqual([]);
   });
 });
 
