@@ -88,6 +88,60 @@ function forbiddenLines(product: ProductProcess): string[] {
     .filter((line) => /forbidden|\b403\b/i.test(line));
 }
 
+interface ListedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly ownerReferences?: { apiVersion: string; kind: string }[];
+  };
+}
+
+/**
+ * Every object of every kind the API server serves (API discovery: kubectl api-resources), in every namespace,
+ * by "apiVersion kind namespace/name". Events are left out: they are a record of what happened, which the
+ * API server expires by itself (--event-ttl), not state an uninstall should remove.
+ */
+async function everyObject(): Promise<Map<string, ListedObject>> {
+  const kubectlPath = join(cluster.binDir, 'kubectl');
+  const kubeconfig = `--kubeconfig=${cluster.kubeconfigPath}`;
+  const discovered = await run(kubectlPath, [kubeconfig, 'api-resources', '--verbs=list', '-o', 'name']);
+  const resources = discovered.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((name) => name !== '' && !/^events(\.events\.k8s\.io)?$/.test(name));
+  expect(resources.length).toBeGreaterThan(30);
+  const listed = await run(
+    kubectlPath,
+    [kubeconfig, 'get', resources.join(','), '--all-namespaces', '-o', 'json'],
+    { maxBuffer: 256 << 20 },
+  );
+  const items = (JSON.parse(listed.stdout) as { items: ListedObject[] }).items;
+  return new Map(
+    items.map((item) => [
+      `${item.apiVersion} ${item.kind} ${item.metadata.namespace ?? ''}/${item.metadata.name}`,
+      item,
+    ]),
+  );
+}
+
+/** Whether an object is the install's or its operands': by group, namespace, name, labels or owner. */
+function isOurs(object: ListedObject): boolean {
+  const mentions = (text: string | undefined) => /metallb/i.test(text ?? '');
+  const { metadata } = object;
+  return (
+    mentions(object.apiVersion.split('/')[0]) ||
+    metadata.namespace === ns ||
+    mentions(metadata.name) ||
+    Object.entries(metadata.labels ?? {}).some(([key, value]) => mentions(key) || mentions(value)) ||
+    (metadata.ownerReferences ?? []).some((owner) => mentions(owner.apiVersion))
+  );
+}
+
+let beforeInstall: Map<string, ListedObject>;
+
 const pool = `apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: { name: install-pool, namespace: ${ns} }
@@ -108,6 +162,9 @@ describe('installing with kubectl apply -k config/default', () => {
     workDir = mkdtempSync(join(tmpdir(), 'metallb-install-'));
     // A control plane of its own: the suite installs and deletes the CRDs, which others rely on.
     cluster = await LocalCluster.start({ crdsDir: null });
+    beforeInstall = await everyObject();
+    // The check below looks for objects that mention MetalLB: on a fresh control plane there is none.
+    expect([...beforeInstall.values()].filter(isOurs)).toEqual([]);
   }, 180_000);
 
   afterAll(async () => {
@@ -242,11 +299,37 @@ describe('installing with kubectl apply -k config/default', () => {
   });
 
   it('leaves nothing of the install behind after kubectl delete -k', async () => {
+    // The listing sees what the install made (so an empty list at the end means something).
+    const installedKinds = new Set(
+      [...(await everyObject()).entries()]
+        .filter(([key, object]) => !beforeInstall.has(key) && isOurs(object))
+        .map(([, object]) => object.kind),
+    );
+    for (const kind of [
+      'CustomResourceDefinition',
+      'ClusterRole',
+      'ValidatingAdmissionPolicy',
+      'ValidatingWebhookConfiguration',
+      'Secret',
+      'Lease',
+      'MetalLB',
+      'IPAddressPool',
+    ])
+      expect([kind, installedKinds.has(kind)]).toEqual([kind, true]);
     // The MetalLB resource goes first, while the operator runs: its finalizer removes what it rendered,
     // cluster-scoped RBAC included.
     await kubectlOk(['delete', 'service', 'web', '-n', 'default']);
     await kubectlOk(['delete', 'metallb', 'metallb', '-n', ns, '--timeout=90s']);
     for (const product of started.splice(0).reverse()) await product.stop();
+    // The webhook (run locally) removed its configuration on exit; its certificate Secret, the CA key in
+    // it, is a dependent of that configuration and goes with it, also while the namespace stays.
+    await waitFor(
+      'the webhook certificate Secret to be garbage collected',
+      async () =>
+        (await kubectl(['get', 'secret', webhookCertSecretName, '-n', ns])).code !== 0 ? true : undefined,
+      60_000,
+    );
+    expect((await kubectlOk(['get', 'namespace', ns, '-o', 'name'])).trim()).toBe(`namespace/${ns}`);
     await kubectlOk([
       'delete',
       '--ignore-not-found',
@@ -269,5 +352,10 @@ describe('installing with kubectl apply -k config/default', () => {
       'name',
     ]);
     expect(cluster.split('\n').filter((line) => /metallb/.test(line))).toEqual([]);
-  }, 120_000);
+    // Every kind the API server serves, in every namespace: nothing of ours that was not there before.
+    const leftovers = [...(await everyObject()).entries()]
+      .filter(([key, object]) => !beforeInstall.has(key) && isOurs(object))
+      .map(([key]) => key);
+    expect(leftovers).toEqual([]);
+  }, 180_000);
 });
