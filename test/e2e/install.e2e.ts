@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,16 @@ import {
   webhookConfigurationName,
   webhookServiceAccount,
 } from '../../src/manifests/install/names.js';
+import {
+  operatorClusterRules,
+  operatorNamespacedRules,
+  rulesOf,
+  webhookClusterRules,
+  webhookNamespacedRules,
+} from '../../src/manifests/install/rbac.js';
+import { clusterRules, namespacedRules } from '../../src/operator/render/rbac.js';
 import { serviceAccountUser, writeImpersonatingKubeconfig } from '../cluster/impersonation.js';
+import { auditedRequests, compareWithRules, grantsOf } from '../support/rbac-audit.js';
 import { repoRoot } from '../cluster/local-cluster.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { freePort } from '../cluster/processes.js';
@@ -161,7 +170,8 @@ describe('installing with kubectl apply -k config/default', () => {
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'metallb-install-'));
     // A control plane of its own: the suite installs and deletes the CRDs, which others rely on.
-    cluster = await LocalCluster.start({ crdsDir: null });
+    // The audit log shows every request each identity makes, for comparing them with its rules.
+    cluster = await LocalCluster.start({ crdsDir: null, audit: true });
     beforeInstall = await everyObject();
     // The check below looks for objects that mention MetalLB: on a fresh control plane there is none.
     expect([...beforeInstall.values()].filter(isOurs)).toEqual([]);
@@ -358,4 +368,30 @@ describe('installing with kubectl apply -k config/default', () => {
       .map(([key]) => key);
     expect(leftovers).toEqual([]);
   }, 180_000);
+
+  it('each identity used every rule it holds, and nothing its rules do not grant (from the audit log)', () => {
+    const log = readFileSync(join(cluster.workDir, 'audit.log'), 'utf8');
+    const identities = [
+      {
+        user: serviceAccountUser(ns, webhookServiceAccount),
+        grants: [...grantsOf(rulesOf(webhookClusterRules)), ...grantsOf(rulesOf(webhookNamespacedRules), ns)],
+      },
+      {
+        user: serviceAccountUser(ns, operatorServiceAccount),
+        grants: [
+          ...grantsOf(rulesOf(operatorClusterRules)),
+          ...grantsOf(rulesOf(operatorNamespacedRules), ns),
+        ],
+      },
+      {
+        user: serviceAccountUser(ns, 'controller'),
+        grants: [...grantsOf(clusterRules.controller), ...grantsOf(namespacedRules.controller, ns)],
+      },
+    ];
+    const found = identities.map(({ user, grants }) => ({
+      user,
+      ...compareWithRules(auditedRequests(log, user), grants),
+    }));
+    expect(found).toEqual(identities.map(({ user }) => ({ user, ungranted: [], unused: [] })));
+  });
 });
