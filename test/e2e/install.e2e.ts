@@ -20,6 +20,7 @@ import {
   webhookServiceAccount,
 } from '../../src/manifests/install/names.js';
 import {
+  type DescribedRule,
   operatorClusterRules,
   operatorNamespacedRules,
   rulesOf,
@@ -28,7 +29,7 @@ import {
 } from '../../src/manifests/install/rbac.js';
 import { clusterRules, namespacedRules } from '../../src/operator/render/rbac.js';
 import { serviceAccountUser, writeImpersonatingKubeconfig } from '../cluster/impersonation.js';
-import { auditedRequests, compareWithRules, grantsOf } from '../support/rbac-audit.js';
+import { auditedRequests, compareWithRules, describeGrant, grantsOf } from '../support/rbac-audit.js';
 import { repoRoot } from '../cluster/local-cluster.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { freePort } from '../cluster/processes.js';
@@ -150,6 +151,79 @@ function isOurs(object: ListedObject): boolean {
 }
 
 let beforeInstall: Map<string, ListedObject>;
+let controllerProcess: ProductProcess | undefined;
+
+/**
+ * Grants this suite's run does not use, by identity, each group with why. The audit check fails when a grant
+ * is neither used nor listed here, and when a listed one is used (then it leaves this list): every grant is
+ * either proven by the run or explained.
+ */
+const notExercisedHere: Record<string, Record<string, string[]>> = {
+  [serviceAccountUser(ns, 'controller')]: {
+    'the metrics endpoint reviews a scraper token and its access; this run serves no metrics (--port=0)': [
+      'create authentication.k8s.io/tokenreviews',
+      'create authorization.k8s.io/subjectaccessreviews',
+    ],
+    "an Event's series count is patched only when it repeats, which nothing here makes it do": [
+      'patch events.k8s.io/events',
+    ],
+  },
+  [serviceAccountUser(ns, operatorServiceAccount)]: {
+    'the metrics Services and ServiceMonitors are rendered only where ServiceMonitors are served, and this control plane serves none':
+      [
+        'create core/services in metallb-system',
+        'create monitoring.coreos.com/servicemonitors in metallb-system',
+        'delete core/services in metallb-system',
+        'delete monitoring.coreos.com/servicemonitors in metallb-system',
+        'get core/services in metallb-system',
+        'get monitoring.coreos.com/servicemonitors in metallb-system',
+        'list monitoring.coreos.com/servicemonitors in metallb-system',
+        'patch core/services in metallb-system',
+        'patch monitoring.coreos.com/servicemonitors in metallb-system',
+        'update core/services in metallb-system',
+        'update monitoring.coreos.com/servicemonitors in metallb-system',
+        'watch monitoring.coreos.com/servicemonitors in metallb-system',
+      ],
+    'held to grant the speaker its liveness Leases (renewed by patch, watched by informer); the operator elects its leader with get, create and update':
+      [
+        'patch coordination.k8s.io/leases in metallb-system',
+        'watch coordination.k8s.io/leases in metallb-system',
+      ],
+    'blockOwnerDeletion on rendered objects needs update on the finalizers subresource where the OwnerReferencesPermissionEnforcement admission plugin runs (OpenShift), which this control plane does not enable':
+      ['update metallb.io/metallbs/finalizers in metallb-system'],
+    // Not proven needed: reads come from informers and writes are server-side apply (patch) or merge patch.
+    // Candidates for removal once the operator e2e runs under this identity and covers drift repair and
+    // write conflicts (a conflict on the finalizer reads the MetalLB resource with a get).
+    'get and update, which the reconcile paths of this run did not take': [
+      'get admissionregistration.k8s.io/validatingadmissionpolicies',
+      'get admissionregistration.k8s.io/validatingadmissionpolicybindings',
+      'get apps/daemonsets in metallb-system',
+      'get apps/deployments in metallb-system',
+      'get core/configmaps in metallb-system',
+      'get core/serviceaccounts in metallb-system',
+      'get metallb.io/metallbs',
+      'get metallb.io/metallbs/status',
+      'get rbac.authorization.k8s.io/clusterrolebindings',
+      'get rbac.authorization.k8s.io/clusterroles',
+      'get rbac.authorization.k8s.io/rolebindings in metallb-system',
+      'get rbac.authorization.k8s.io/roles in metallb-system',
+      'update admissionregistration.k8s.io/validatingadmissionpolicies',
+      'update admissionregistration.k8s.io/validatingadmissionpolicybindings',
+      'update apps/daemonsets in metallb-system',
+      'update apps/deployments in metallb-system',
+      'update core/configmaps in metallb-system',
+      'update core/serviceaccounts in metallb-system',
+      'update metallb.io/metallbs in metallb-system',
+      'update metallb.io/metallbs/status',
+      'update rbac.authorization.k8s.io/clusterrolebindings',
+      'update rbac.authorization.k8s.io/clusterroles',
+      'update rbac.authorization.k8s.io/rolebindings in metallb-system',
+      'update rbac.authorization.k8s.io/roles in metallb-system',
+    ],
+  },
+};
+
+const heldToGrant = (rule: DescribedRule): boolean => rule.why.startsWith('held to grant');
 
 const pool = `apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
@@ -256,11 +330,11 @@ describe('installing with kubectl apply -k config/default', () => {
 
   it('lets the controller, as the ServiceAccount the operator rendered, assign an address', async () => {
     await kubectlOk(['apply', '-f', '-'], pool);
-    const controller = startAs('controller', 'controller', [
+    const controller = (controllerProcess = startAs('controller', 'controller', [
       `--namespace=${ns}`,
       '--port=0',
       '--health-probe-port=0',
-    ]);
+    ]));
     await kubectlOk(['apply', '-f', '-'], service);
     const ip = await waitFor(
       'the Service to get an address',
@@ -326,6 +400,9 @@ describe('installing with kubectl apply -k config/default', () => {
       'IPAddressPool',
     ])
       expect([kind, installedKinds.has(kind)]).toEqual([kind, true]);
+    // The controller stops first, as its pods would go first: the MetalLB resource's deletion removes its
+    // Role, and a controller still running would be refused its Lease (the audit check below would see it).
+    await controllerProcess?.stop();
     // The MetalLB resource goes first, while the operator runs: its finalizer removes what it rendered,
     // cluster-scoped RBAC included.
     await kubectlOk(['delete', 'service', 'web', '-n', 'default']);
@@ -382,16 +459,30 @@ describe('installing with kubectl apply -k config/default', () => {
           ...grantsOf(rulesOf(operatorClusterRules)),
           ...grantsOf(rulesOf(operatorNamespacedRules), ns),
         ],
+        // Held only to grant them to the operands (RBAC lets the operator grant only what it holds): they
+        // count as granted, but the operator need not use them itself.
+        heldForOthers: [
+          ...grantsOf(rulesOf(operatorClusterRules.filter(heldToGrant))),
+          ...grantsOf(rulesOf(operatorNamespacedRules.filter(heldToGrant)), ns),
+        ].map(describeGrant),
       },
       {
         user: serviceAccountUser(ns, 'controller'),
         grants: [...grantsOf(clusterRules.controller), ...grantsOf(namespacedRules.controller, ns)],
       },
     ];
-    const found = identities.map(({ user, grants }) => ({
-      user,
-      ...compareWithRules(auditedRequests(log, user), grants),
-    }));
-    expect(found).toEqual(identities.map(({ user }) => ({ user, ungranted: [], unused: [] })));
+    const found = identities.map(({ user, grants, heldForOthers = [] }) => {
+      const { ungranted, unused } = compareWithRules(auditedRequests(log, user), grants);
+      return { user, ungranted, unused: unused.filter((grant) => !heldForOthers.includes(grant)) };
+    });
+    expect(found).toEqual(
+      identities.map(({ user }) => ({
+        user,
+        ungranted: [],
+        unused: Object.values(notExercisedHere[user] ?? {})
+          .flat()
+          .sort(),
+      })),
+    );
   });
 });

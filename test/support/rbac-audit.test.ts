@@ -28,6 +28,11 @@ const log = [
     },
     responseStatus: { code: 403 },
   }),
+  line({
+    verb: 'patch',
+    objectRef: { apiGroup: 'apps', resource: 'deployments', namespace: 'metallb-system', name: 'controller' },
+    responseStatus: { code: 201 },
+  }),
   // Discovery and someone else's requests do not count.
   line({ verb: 'get', responseStatus: { code: 200 } }),
   JSON.stringify({ user: { username: 'admin' }, verb: 'delete', objectRef: { resource: 'nodes' } }),
@@ -39,6 +44,8 @@ describe('comparing audited requests with RBAC rules', () => {
       'list services 200',
       'patch services/status 200',
       'update leases 403',
+      'create deployments 201',
+      'patch deployments 201',
     ]);
   });
 
@@ -60,7 +67,10 @@ describe('comparing audited requests with RBAC rules', () => {
         'metallb-system',
       ),
     ];
-    expect(compareWithRules(auditedRequests(log, user), grants)).toEqual({
+    const applied = grantsOf([
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['create', 'patch'] },
+    ]);
+    expect(compareWithRules(auditedRequests(log, user), [...grants, ...applied])).toEqual({
       ungranted: ['update coordination.k8s.io/leases/other in metallb-system -> 403'],
       unused: [
         'get core/services',

@@ -54,13 +54,25 @@ export function auditedRequests(log: string, username: string): AuditRequest[] {
     const ref = line.objectRef;
     if (who !== username || !ref?.resource || !line.verb) continue;
     if (ref.apiGroup === 'authorization.k8s.io' && ref.resource.startsWith('self')) continue;
+    const code = line.responseStatus?.code ?? 0;
+    // A server-side apply that creates the object is one patch request, which the API server also
+    // authorizes as a create (on the collection: a create is never limited by name).
+    if (line.verb === 'patch' && code === 201) {
+      requests.push({
+        verb: 'create',
+        apiGroup: ref.apiGroup ?? '',
+        resource: ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource,
+        ...(ref.namespace ? { namespace: ref.namespace } : {}),
+        code,
+      });
+    }
     requests.push({
       verb: line.verb,
       apiGroup: ref.apiGroup ?? '',
       resource: ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource,
       ...(ref.namespace ? { namespace: ref.namespace } : {}),
       ...(ref.name ? { name: ref.name } : {}),
-      code: line.responseStatus?.code ?? 0,
+      code,
     });
   }
   return requests;

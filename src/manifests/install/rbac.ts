@@ -133,7 +133,7 @@ export const webhookClusterRules: readonly DescribedRule[] = [
     rule: { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['list'] },
   },
   {
-    why: 'self-managed certificates: publish the CA in its own configuration; outside the cluster (--local-url) it points it at the local URL and removes it on exit',
+    why: 'self-managed certificates: publish the CA in its own configuration (get: its uid, which owns the certificate Secret); outside the cluster (--local-url) it points it at the local URL and removes it on exit',
     rule: {
       apiGroups: ['admissionregistration.k8s.io'],
       resources: ['validatingwebhookconfigurations'],
@@ -147,7 +147,7 @@ export const webhookClusterRules: readonly DescribedRule[] = [
       apiGroups: ['apiextensions.k8s.io'],
       resources: ['customresourcedefinitions'],
       resourceNames: [conversionCrdName],
-      verbs: ['get', 'patch'],
+      verbs: ['patch'],
     },
   },
 ];
@@ -162,16 +162,16 @@ export const webhookNamespacedRules: readonly DescribedRule[] = [
     rule: { apiGroups: [''], resources: ['secrets'], verbs: ['list'] },
   },
   {
-    why: 'self-managed certificates: the first start creates the certificate Secret (create cannot be limited by name)',
+    why: 'self-managed certificates: the first start creates the certificate Secret by server-side apply, which the API server authorizes as create too (create cannot be limited by name)',
     rule: { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
   },
   {
-    why: 'self-managed certificates: read and rotate its own certificate Secret, and no other',
+    why: 'self-managed certificates: read its own certificate Secret and rotate it with server-side apply (a patch), and no other Secret',
     rule: {
       apiGroups: [''],
       resources: ['secrets'],
       resourceNames: [webhookCertSecretName],
-      verbs: ['get', 'update', 'patch'],
+      verbs: ['get', 'patch'],
     },
   },
 ];

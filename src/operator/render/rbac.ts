@@ -27,9 +27,9 @@ const speakerLeasePrefix = livenessLeaseName('');
 // The resources of every configuration kind, from the registry generated from api/.
 export const configurationKinds = configKinds.map((kind) => apiKinds[kind].plural).sort();
 
-// Both event APIs: which one a component records through is the runtime's choice, not the operator's.
+// The runtime records events.k8s.io/v1 Events only (src/runtime/events.ts): create, and patch to count a
+// series of repeats.
 export const recordEvents: V1PolicyRule[] = [
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
@@ -42,11 +42,12 @@ const reviewMetricsCallers: V1PolicyRule[] = [
 /** What each operand needs across namespaces; the operator's install holds it too, so it may grant it. */
 export const clusterRules: Record<Component, V1PolicyRule[]> = {
   controller: [
-    // patch: the controller records the pool an address came from in a Service annotation.
-    { apiGroups: [''], resources: ['services'], verbs: [...read, 'patch'] },
-    { apiGroups: [''], resources: ['services/status'], verbs: ['update', 'patch'] },
+    // Read through informers only (list, watch; never a get); patch: the controller records the pool an
+    // address came from in a Service annotation, and writes the status with merge patches.
+    { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch', 'patch'] },
+    { apiGroups: [''], resources: ['services/status'], verbs: ['patch'] },
     // Pools select Services by their namespace's labels.
-    { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: read },
+    { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
     ...recordEvents,
     ...reviewMetricsCallers,
   ],
@@ -61,9 +62,10 @@ export const clusterRules: Record<Component, V1PolicyRule[]> = {
 /** What each operand needs in the MetalLB namespace; the operator's install holds it too, so it may grant it. */
 export const namespacedRules: Record<Component, V1PolicyRule[]> = {
   controller: [
-    { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: read },
-    // Pool status: addresses assigned and available per family.
-    { apiGroups: ['metallb.io'], resources: ['ipaddresspools/status'], verbs: ['get', 'update', 'patch'] },
+    // The controller allocates from pools and reads no other configuration kind (an informer: list, watch).
+    { apiGroups: ['metallb.io'], resources: ['ipaddresspools'], verbs: ['list', 'watch'] },
+    // Pool status: addresses assigned and available per family, written with a merge patch.
+    { apiGroups: ['metallb.io'], resources: ['ipaddresspools/status'], verbs: ['patch'] },
     // Leader election creates its Lease the first time (RBAC cannot name what is created: the admission
     // policy below refuses any other name), then reads and renews only that one.
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
