@@ -117,7 +117,7 @@ export const operatorNamespacedRules: readonly DescribedRule[] = [
     rule: { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: readWrite },
   },
   {
-    why: "held to grant the speaker list and watch of the Secrets BGPPeers name as passwordSecret (their names are known only at run time); no get, which the speaker does not use",
+    why: 'held to grant the speaker list and watch of the Secrets BGPPeers name as passwordSecret (their names are known only at run time); no get, which the speaker does not use',
     rule: { apiGroups: [''], resources: ['secrets'], verbs: passwordSecretVerbs },
   },
   ...heldForOperands(namespacedRules).filter(
