@@ -305,8 +305,12 @@ export class MetalLBReconciler {
     // Leases. The workloads are gone by now (deleted in the foreground), so nothing writes them again.
     const written = await this.operandWrittenObjects(signal);
     if (written.length > 0) {
-      for (const object of written) await this.syncer.delete(object, signal);
-      log.info({ deleting: written.map(describeKubeObject) }, 'deleting what the operands wrote');
+      // Deleted in the foreground, they stay (terminating) until garbage collection lets them go: wait.
+      const deleting = written.filter((object) => !isTerminating(object));
+      for (const object of deleting) await this.syncer.delete(object, signal);
+      if (deleting.length > 0) {
+        log.info({ deleting: deleting.map(describeKubeObject) }, 'deleting what the operands wrote');
+      }
       return { requeueAfter: cleanupPollMs };
     }
     await this.finalizer.release(cr, signal);
@@ -358,7 +362,7 @@ export class MetalLBReconciler {
         }
       }),
     );
-    return lists.flat().filter((object) => !isTerminating(object));
+    return lists.flat();
   }
 
   private async clusterObjectsOnServer(cr: MetalLB, signal: AbortSignal): Promise<KubeObject[]> {
