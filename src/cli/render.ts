@@ -1,4 +1,5 @@
 /** `metallb render`: the objects the operator would apply for a MetalLB CR, without a cluster. */
+import { referencedPasswordSecrets } from '../config/passwords.js';
 import { stringify } from 'yaml';
 import type { Command } from './command.js';
 import { checkObjectSchema, objectRef } from '../api/check-object.js';
@@ -67,7 +68,14 @@ export const renderCommand: Command = {
       return 1;
     }
 
-    const rendered = renderMetalLB(resource.object as unknown as MetalLB, parsedEnv.env);
+    // BGPPeers in the same files name the password Secrets the speaker's Role may read, as in a cluster.
+    const peers = documents.filter(({ object }) => object.kind === 'BGPPeer').map(({ object }) => object);
+    const rendered = renderMetalLB(
+      resource.object as unknown as MetalLB,
+      parsedEnv.env,
+      undefined,
+      referencedPasswordSecrets(peers, parsedEnv.env.namespace),
+    );
     if (!rendered.ok) {
       for (const problem of rendered.problems) io.out(formatProblem(problem));
       return 1;

@@ -24,6 +24,22 @@ export function indexSecrets(secrets: unknown, metallbNamespace: string): Map<st
   return index;
 }
 
+/**
+ * The names of the Secrets BGPPeers take their password from, sorted and without repeats: what the speaker
+ * reads and the only Secrets its Role names. A reference to another namespace is left out (the peer is
+ * refused for it, and the speaker reads nothing there).
+ */
+export function referencedPasswordSecrets(peers: readonly unknown[], metallbNamespace: string): string[] {
+  const names = new Set<string>();
+  for (const peer of peers) {
+    const reference = readRecord(readRecord(asRecord(peer), 'spec'), 'passwordSecret');
+    const name = readNonEmptyString(reference, 'name');
+    const namespace = readNonEmptyString(reference, 'namespace');
+    if (name !== undefined && (namespace === undefined || namespace === metallbNamespace)) names.add(name);
+  }
+  return [...names].sort();
+}
+
 export interface PasswordResult {
   readonly password?: SecretText;
   readonly secretName?: string;

@@ -1,9 +1,11 @@
 /**
- * What the operator watches, and the lookups the reconcile makes in those caches: MetalLB resources in its
- * namespace; the namespaced kinds it renders, in its namespace (owned through a controller ownerReference);
+ * What the operator watches, and the lookups the reconcile makes in those caches: MetalLB resources in every
+ * namespace (those outside its own are only told so); the BGPPeers of its namespace; the namespaced kinds it renders, in its namespace (owned through a controller ownerReference);
  * and the cluster-scoped kinds it renders, found through the owner label they carry instead.
  */
+import { storageApiVersion } from '../api/kinds.js';
 import type { MetalLB } from '../api/types.generated.js';
+import type { StoredConfigObjects } from '../api/kinds.js';
 import type { InformerFactory } from '../runtime/informer-factory.js';
 import type { ObjectCache } from '../runtime/informer.js';
 import { groupOf, keyOf, type KubeObject } from '../runtime/kube-object.js';
@@ -79,6 +81,8 @@ export interface OwnedCache {
 
 export class OperatorCaches {
   readonly metallbs: ObjectCache<MetalLB>;
+  /** BGPPeers of the namespace: the Secrets they name are the ones the speaker's Role may read. */
+  readonly peers: ObjectCache<StoredConfigObjects['peers']>;
   readonly owned: readonly OwnedCache[];
   private readonly byKind = new Map<string, OwnedCache>();
 
@@ -87,8 +91,13 @@ export class OperatorCaches {
     readonly namespace: string,
     capabilities: ClusterCapabilities = noCapabilities,
   ) {
+    // Every namespace, not only ours: a MetalLB created elsewhere is answered (Degraded, WrongNamespace),
+    // never silently ignored.
     this.metallbs = factory.informer<MetalLB>({
       resource: resourceTypeOf(metallbKind.apiVersion, metallbKind.kind),
+    });
+    this.peers = factory.informer<StoredConfigObjects['peers']>({
+      resource: resourceTypeOf(storageApiVersion('BGPPeer'), 'BGPPeer'),
       namespace,
     });
     const namespacedKinds = [

@@ -5,11 +5,13 @@
  */
 import type { Registry } from 'prom-client';
 import type { MetalLB } from '../api/types.generated.js';
+import type { StoredConfigObjects } from '../api/kinds.js';
+import { referencedPasswordSecrets } from '../config/passwords.js';
 import { Controller, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder } from '../runtime/events.js';
 import type { ComponentContext, LedComponent } from '../runtime/component-host.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
-import { splitKey } from '../runtime/kube-object.js';
+import { keyOf, splitKey } from '../runtime/kube-object.js';
 import type { RawClient } from '../runtime/raw-client.js';
 import { Applier } from '../runtime/ssa.js';
 import { metallbOwner, OperatorCaches, ownerKeyFromLabel } from './caches.js';
@@ -75,8 +77,19 @@ class Leadership {
     // Whether "metallb" exists changes what a second resource is told: revisit every one when it comes or goes.
     controller.watches(
       caches.metallbs,
-      (cr) => (cr.metadata.name === metallbResourceName ? caches.metallbs.keys() : []),
+      (cr) =>
+        cr.metadata.name === metallbResourceName && cr.metadata.namespace === env.namespace
+          ? caches.metallbs.keys().filter((key) => splitKey(key).namespace === env.namespace)
+          : [],
       () => false,
+    );
+    // The speaker's Role names the Secrets BGPPeers reference: render again when that set changes.
+    const secretNamesOf = (peer: StoredConfigObjects['peers']): string =>
+      referencedPasswordSecrets([peer], env.namespace).join('\n');
+    controller.watches(
+      caches.peers,
+      () => [keyOf(env.namespace, metallbResourceName)],
+      (oldPeer, newPeer) => secretNamesOf(oldPeer) !== secretNamesOf(newPeer),
     );
     for (const { cache, clusterScoped } of caches.owned) {
       if (clusterScoped) {

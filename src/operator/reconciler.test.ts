@@ -32,6 +32,8 @@ class FakeWorld {
   readonly writes: string[] = [];
   readonly events: { type: string; reason: string; note: string }[] = [];
   failApplies: Error | undefined;
+  /** What a list returns, by "path?labelSelector&fieldSelector"; nothing otherwise. */
+  readonly onServer = new Map<string, KubeObject[]>();
   conflictOnNextPatch = false;
   private readonly byResource = new Map<string, FakeCache<KubeObject>>();
   private version = 100;
@@ -135,9 +137,6 @@ class FakeWorld {
     },
   };
 
-  /** Liveness Leases the speakers left behind (the list the operator's cleanup reads). */
-  speakerLeases: KubeObject[] = [];
-
   readonly client = {
     patch: async <T>(path: string, patch: unknown): Promise<T> => {
       this.writes.push(`patch ${path}`);
@@ -155,8 +154,12 @@ class FakeWorld {
       this.cache('metallbs').set(stored as unknown as KubeObject);
       return stored as unknown as T;
     },
-    list: async <T>(path: string): Promise<{ items: T[]; resourceVersion: string }> => ({
-      items: (path.endsWith('/leases') ? this.speakerLeases : []) as T[],
+    list: async <T>(
+      path: string,
+      options: { labelSelector?: string; fieldSelector?: string } = {},
+    ): Promise<{ items: T[]; resourceVersion: string }> => ({
+      items: (this.onServer.get(`${path}?${options.labelSelector ?? ''}&${options.fieldSelector ?? ''}`) ??
+        []) as T[],
       resourceVersion: '1',
     }),
     get: async <T>(path: string): Promise<T> => {
@@ -394,6 +397,45 @@ describe('a MetalLB resource that is not the one', () => {
   });
 });
 
+describe('a MetalLB resource in another namespace', () => {
+  const conditionsIn = (ns: string): Record<string, string> => {
+    const cr = world.cache('metallbs').get(keyOf(ns, 'metallb')) as unknown as Mutable;
+    const conditions = ((cr.status?.conditions ?? []) as Condition[]).map((c) => [
+      c.type,
+      `${c.status}/${c.reason}`,
+    ]);
+    return Object.fromEntries(conditions);
+  };
+
+  it('is Degraded with WrongNamespace and a warning, with nothing deployed and no finalizer', async () => {
+    world.putMetalLB('metallb', {}, { namespace: 'elsewhere' });
+    await reconciler.reconcile(keyOf('elsewhere', 'metallb'), context());
+    expect(world.writes).toEqual(['status MetalLB/metallb']);
+    expect(conditionsIn('elsewhere')).toMatchObject({
+      Degraded: 'True/WrongNamespace',
+      Available: 'False/WrongNamespace',
+    });
+    expect(world.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'WrongNamespace' })]);
+  });
+
+  it("is left alone when another install's operator manages it (it carries the cleanup finalizer), even while it is deleted", async () => {
+    world.putMetalLB('metallb', {}, { namespace: 'other-install', finalizers: [cleanupFinalizer] });
+    await reconciler.reconcile(keyOf('other-install', 'metallb'), context());
+    world.putMetalLB(
+      'metallb',
+      {},
+      {
+        namespace: 'other-install',
+        finalizers: [cleanupFinalizer],
+        deletionTimestamp: '2026-01-01T00:00:00Z',
+      },
+    );
+    await reconciler.reconcile(keyOf('other-install', 'metallb'), context());
+    expect(world.writes).toEqual([]);
+    expect(world.events).toEqual([]);
+  });
+});
+
 describe('deleting the MetalLB resource', () => {
   it('deletes everything it deployed, waits until it is gone, then releases the finalizer', async () => {
     world.putMetalLB('metallb');
@@ -425,15 +467,50 @@ describe('deleting the MetalLB resource', () => {
     for (const { cache } of world.caches.owned) {
       for (const key of cache.keys()) (cache as FakeCache<KubeObject>).delete(key);
     }
-    world.speakerLeases = [{ metadata: { name: 'metallb-speaker-worker-0', namespace } }];
     const second = await reconciler.reconcile(metallbKey, context());
-    expect(world.writes.at(-1)).toBe('delete Lease/metallb-speaker-worker-0');
-    expect(second).toEqual({ requeueAfter: expect.any(Number) });
+    expect(second).toBeUndefined();
+    expect(world.metallb('metallb').metadata.finalizers).toEqual([]);
+  });
+});
+
+describe('deleting the MetalLB resource, once its workloads are gone', () => {
+  it('deletes the status objects and Leases the operands wrote before releasing the finalizer', async () => {
+    world.putMetalLB(
+      'metallb',
+      {},
+      { finalizers: [cleanupFinalizer], deletionTimestamp: '2026-01-01T00:01:00Z' },
+    );
+    const item = (name: string): KubeObject => ({ metadata: { name, namespace } });
+    world.onServer.set(`/apis/metallb.io/v1beta1/namespaces/${namespace}/servicebgpstatuses?&`, [
+      item('web-a1'),
+    ]);
+    world.onServer.set(`/apis/metallb.io/v1beta1/namespaces/${namespace}/servicel2statuses?&`, [
+      item('web-b2'),
+    ]);
+    world.onServer.set(`/apis/metallb.io/v1beta1/namespaces/${namespace}/bgpsessionstates?&`, [
+      item('w0-peer'),
+    ]);
+    world.onServer.set(
+      `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases?metallb.io/speaker-liveness=true&`,
+      [item('metallb-speaker-worker-0')],
+    );
+    world.onServer.set(
+      `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases?&metadata.name=metallb-controller`,
+      [item('metallb-controller')],
+    );
+    const first = await reconciler.reconcile(metallbKey, context());
+    expect(first).toEqual({ requeueAfter: expect.any(Number) });
+    expect(world.writes.filter((w) => w.startsWith('delete')).sort()).toEqual([
+      'delete BGPSessionState/w0-peer',
+      'delete Lease/metallb-controller',
+      'delete Lease/metallb-speaker-worker-0',
+      'delete ServiceBGPStatus/web-a1',
+      'delete ServiceL2Status/web-b2',
+    ]);
     expect(world.metallb('metallb').metadata.finalizers).toEqual([cleanupFinalizer]);
 
-    world.speakerLeases = [];
-    const third = await reconciler.reconcile(metallbKey, context());
-    expect(third).toBeUndefined();
+    world.onServer.clear();
+    expect(await reconciler.reconcile(metallbKey, context())).toBeUndefined();
     expect(world.metallb('metallb').metadata.finalizers).toEqual([]);
   });
 });

@@ -34,7 +34,28 @@ import { singletonDecision } from './singleton.js';
 import { StatusWriter } from './status.js';
 import { describeKubeObject, isTerminating, ObjectSyncer } from './sync.js';
 import { validateMetalLB } from '../config/metallb.js';
+import { storageApiVersion } from '../api/kinds.js';
+import { controllerLeaseName } from '../controller/lease-name.js';
 import { LIVENESS_SELECTOR } from '../speaker/l2/liveness.js';
+import { referencedPasswordSecrets } from '../config/passwords.js';
+
+/** What the operands write at run time in the namespace, which uninstalling removes too. */
+const operandWrittenKinds: readonly {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}[] = [
+  { apiVersion: storageApiVersion('ServiceBGPStatus'), kind: 'ServiceBGPStatus' },
+  { apiVersion: storageApiVersion('ServiceL2Status'), kind: 'ServiceL2Status' },
+  { apiVersion: storageApiVersion('BGPSessionState'), kind: 'BGPSessionState' },
+  { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', labelSelector: LIVENESS_SELECTOR },
+  {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    fieldSelector: `metadata.name=${controllerLeaseName}`,
+  },
+];
 
 /** How often a rollout in progress is looked at again, besides the workloads' own watch events. */
 export const rolloutPollMs = 5_000;
@@ -103,6 +124,8 @@ export class MetalLBReconciler {
       if (namespace === env.namespace) await this.removeOrphans({ namespace, name }, log, signal);
       return undefined;
     }
+    // Outside the operator's namespace nothing is ever deployed or deleted, whatever the resource's state.
+    if (cr.metadata.namespace !== env.namespace) return this.answerElsewhere(cr, log, signal);
     if (isTerminating(cr)) return this.finalize(cr, log, signal);
 
     const decision = singletonDecision({
@@ -146,6 +169,28 @@ export class MetalLBReconciler {
     return this.report(current, undefined, applied, log, signal);
   }
 
+  /**
+   * A MetalLB in another namespace: Degraded with the reason WrongNamespace and a Warning event, nothing
+   * deployed. Unless it carries the cleanup finalizer: then the operator of its own namespace (another
+   * install) manages it, and it is not this operator's to judge.
+   */
+  private async answerElsewhere(cr: MetalLB, log: Logger, signal: AbortSignal): Promise<ReconcileResult> {
+    if (isTerminating(cr) || hasFinalizer(cr)) return undefined;
+    const decision = singletonDecision({
+      name: cr.metadata.name ?? '',
+      namespace: cr.metadata.namespace ?? '',
+      operatorNamespace: this.options.env.namespace,
+      theOneExists: false,
+    });
+    if (decision.kind !== 'reject') return undefined;
+    await this.status.update(cr, { kind: 'rejected', finding: decision.finding }, log, signal);
+    log.debug(
+      { reason: decision.finding.reason },
+      'a MetalLB outside the operator namespace; nothing deployed',
+    );
+    return undefined;
+  }
+
   /** Conditions from the workloads (the stored versions we just applied, else the cache), then the requeue. */
   private async report(
     cr: MetalLB,
@@ -186,7 +231,14 @@ export class MetalLBReconciler {
     | { readonly ok: false; readonly finding: Finding } {
     const problems = validateMetalLB(cr as unknown as Record<string, unknown>);
     const result =
-      problems.length === 0 ? renderMetalLB(cr, this.options.env, this.options.capabilities) : undefined;
+      problems.length === 0
+        ? renderMetalLB(
+            cr,
+            this.options.env,
+            this.options.capabilities,
+            referencedPasswordSecrets(this.options.caches.peers.list(), this.options.env.namespace),
+          )
+        : undefined;
     if (result?.ok) return { ok: true, objects: result.objects };
     const all = result && !result.ok ? result.problems : problems;
     return {
@@ -238,15 +290,6 @@ export class MetalLBReconciler {
       log.debug({ remaining: remaining.length }, 'waiting for deployed objects to be gone');
       return { requeueAfter: cleanupPollMs };
     }
-    // Speakers leave their liveness Lease behind when they stop, so that a restart keeps their place in the
-    // layer-2 placement (src/speaker/l2/liveness.ts); with the MetalLB resource gone nobody renews them. A
-    // speaker still stopping may write one again, hence another pass until none is left.
-    const leases = await this.speakerLeases(cr, signal);
-    if (leases.length > 0) {
-      for (const lease of leases) await this.syncer.delete(lease, signal);
-      log.info({ deleting: leases.map(describeKubeObject) }, "deleting the speakers' liveness Leases");
-      return { requeueAfter: cleanupPollMs };
-    }
     // Garbage collection catches namespaced objects the cache has not seen yet, through their ownerReference;
     // nothing would catch such a cluster-scoped one, so ask the API server before letting go.
     const unseen = await this.clusterObjectsOnServer(cr, signal);
@@ -256,6 +299,19 @@ export class MetalLBReconciler {
         { deleting: unseen.map(describeKubeObject) },
         'deleting cluster objects the cache had not seen',
       );
+      return { requeueAfter: cleanupPollMs };
+    }
+    // What the operands wrote themselves outlives them: status objects (owned by Nodes, which stay) and
+    // Leases (speakers leave theirs on a graceful stop, so a restart keeps its place in the layer-2
+    // placement). The workloads are gone by now (deleted in the foreground), so nothing writes them again.
+    const written = await this.operandWrittenObjects(signal);
+    if (written.length > 0) {
+      // Deleted in the foreground, they stay (terminating) until garbage collection lets them go: wait.
+      const deleting = written.filter((object) => !isTerminating(object));
+      for (const object of deleting) await this.syncer.delete(object, signal);
+      if (deleting.length > 0) {
+        log.info({ deleting: deleting.map(describeKubeObject) }, 'deleting what the operands wrote');
+      }
       return { requeueAfter: cleanupPollMs };
     }
     await this.finalizer.release(cr, signal);
@@ -281,18 +337,33 @@ export class MetalLBReconciler {
     );
   }
 
-  private async speakerLeases(cr: MetalLB, signal: AbortSignal): Promise<KubeObject[]> {
-    const namespace = cr.metadata.namespace ?? '';
-    const list = await this.options.client.list<KubeObject>(
-      collectionPath(resourceTypeOf('coordination.k8s.io/v1', 'Lease'), namespace),
-      { labelSelector: LIVENESS_SELECTOR, signal },
+  /**
+   * Objects the controller and the speakers create at run time in the namespace: announcement and session
+   * status, the speakers' liveness Leases and the controller's leader-election Lease. A kind the cluster does
+   * not serve (an older install's CRDs) has none.
+   */
+  private async operandWrittenObjects(signal: AbortSignal): Promise<KubeObject[]> {
+    const namespace = this.options.env.namespace;
+    const lists = await Promise.all(
+      operandWrittenKinds.map(async ({ apiVersion, kind, labelSelector, fieldSelector }) => {
+        try {
+          const list = await this.options.client.list<KubeObject>(
+            collectionPath(resourceTypeOf(apiVersion, kind), namespace),
+            {
+              signal,
+              ...(labelSelector ? { labelSelector } : {}),
+              ...(fieldSelector ? { fieldSelector } : {}),
+            },
+          );
+          // List items carry no kind; deleting needs it.
+          return list.items.map((item) => ({ ...item, apiVersion, kind }));
+        } catch (error) {
+          if (apiStatus(error) === 404) return [];
+          throw error;
+        }
+      }),
     );
-    return list.items.map((lease) => ({
-      ...lease,
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { ...lease.metadata, namespace },
-    }));
+    return lists.flat();
   }
 
   private async clusterObjectsOnServer(cr: MetalLB, signal: AbortSignal): Promise<KubeObject[]> {

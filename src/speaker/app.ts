@@ -14,13 +14,19 @@ import { dirname } from 'node:path';
 import type { V1EndpointSlice, V1Node, V1Secret, V1Service } from '@kubernetes/client-node';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import type { BGPSessionState, ServiceBGPStatus, ServiceL2Status } from '../api/types.generated.js';
-import { configInputKeys, perConfigInput, storageApiVersion, type ConfigInputKey } from '../api/kinds.js';
+import {
+  configInputKeys,
+  perConfigInput,
+  storageApiVersion,
+  type ConfigInputKey,
+  type StoredConfigObjects,
+} from '../api/kinds.js';
 import { Controller, deepEqual, generationChanged } from '../runtime/controller.js';
 import { ApiEventSink, EventRecorder, type ObjectReference } from '../runtime/events.js';
 import type { Component } from '../runtime/component-host.js';
 import type { ServerChecks } from '../runtime/component-servers.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
-import type { ObjectCache } from '../runtime/informer.js';
+import { Informer, type ObjectCache } from '../runtime/informer.js';
 import type { KubeObject } from '../runtime/kube-object.js';
 import type { Logger } from '../runtime/logging.js';
 import type { RawClient } from '../runtime/raw-client.js';
@@ -35,6 +41,7 @@ import { SessionWatcher, type SessionReport } from './bgp/sessions.js';
 import { LIVENESS_SELECTOR, type LivenessLease } from './l2/liveness.js';
 import { Layer2Speaker, type AnnouncerFactory } from './layer2.js';
 import { Debouncer } from './debounce.js';
+import { PasswordSecrets, secretNameSelector } from './password-secrets.js';
 import { SpeakerMetrics } from './metrics.js';
 import { NodeReconciler, type ConfigCaches, type SpeakerCaches } from './reconciler.js';
 import { SessionStateWriter, sessionStateSelector } from './session-state.js';
@@ -101,6 +108,7 @@ export class SpeakerApp implements Component {
   private readonly client: RawClient;
   private readonly factory: InformerFactory;
   private readonly caches: SpeakerCaches;
+  private passwordSecrets!: PasswordSecrets;
   private readonly events: EventRecorder;
   private readonly metrics: SpeakerMetrics;
   private readonly frr: FrrApplier;
@@ -240,6 +248,7 @@ export class SpeakerApp implements Component {
   /** Starts the watches and FRR driving (the host's servers listen already); sync continues after. */
   async start(): Promise<void> {
     this.factory.startAll();
+    this.passwordSecrets.start();
     this.frr.start();
     this.sessionWatcher.start();
     this.sessionStates.start();
@@ -262,6 +271,7 @@ export class SpeakerApp implements Component {
     await this.frr.stop();
     await this.layer2?.stop();
     await this.events.stop();
+    await this.passwordSecrets.stop();
     await this.factory.stopAll();
   }
 
@@ -365,6 +375,24 @@ export class SpeakerApp implements Component {
 
   private createCaches(): SpeakerCaches {
     const { namespace, node } = this.options;
+    // The same shared informer as the configuration's peers cache below (the factory shares by request).
+    const peers = this.factory.informer<StoredConfigObjects['peers']>({
+      resource: resourceTypeOf(storageApiVersion('BGPPeer'), 'BGPPeer'),
+      namespace,
+    });
+    // Not through the factory: a Secret's informer stops when no BGPPeer names it any more.
+    this.passwordSecrets = new PasswordSecrets({
+      peers,
+      namespace,
+      watchSecret: (name) =>
+        new Informer<V1Secret>({
+          client: this.client,
+          logger: this.log,
+          resource: resourceTypeOf('v1', 'Secret'),
+          namespace,
+          fieldSelector: secretNameSelector(name),
+        }),
+    });
     const inNamespace = <T extends KubeObject>(apiVersion: string, kind: string, labelSelector?: string) =>
       this.factory.informer<T>({
         resource: resourceTypeOf(apiVersion, kind),
@@ -382,7 +410,7 @@ export class SpeakerApp implements Component {
       ...perConfigInput<ConfigCaches>(
         (_key, kind) => inNamespace(storageApiVersion(kind), kind) as ConfigCaches[ConfigInputKey],
       ),
-      secrets: inNamespace<V1Secret>('v1', 'Secret'),
+      secrets: this.passwordSecrets,
       statuses: inNamespace<ServiceBGPStatus>(
         storageApiVersion('ServiceBGPStatus'),
         'ServiceBGPStatus',

@@ -157,6 +157,36 @@ export async function publishCaBundle(
 }
 
 /**
+ * Makes the certificate Secret a dependent of the webhook configuration, so that garbage collection removes
+ * the CA key with it: uninstalling (kubectl delete -k, or a local run's exit, which removes the
+ * configuration) leaves no key behind, also where the namespace itself stays. A namespaced object may have a
+ * cluster-scoped owner. Called after each publication; the merge patch is idempotent.
+ */
+export async function adoptCertificateSecret(client: RawClient, options: RegistrationOptions): Promise<void> {
+  const configuration = await client.get<{ metadata?: { uid?: string } }>(
+    `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${options.webhookConfigurationName}`,
+  );
+  const uid = configuration.metadata?.uid;
+  if (!uid) return;
+  await client.patch(
+    `/api/v1/namespaces/${options.namespace}/secrets/${options.secretName}`,
+    {
+      metadata: {
+        ownerReferences: [
+          {
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'ValidatingWebhookConfiguration',
+            name: options.webhookConfigurationName,
+            uid,
+          },
+        ],
+      },
+    },
+    'application/merge-patch+json',
+  );
+}
+
+/**
  * Local runs only: remove the configuration so a stopped webhook does not block every write, and point the
  * conversion stanza back at the Service, as the CRD ships.
  */

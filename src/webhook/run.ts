@@ -10,7 +10,13 @@ import type { RawClient } from '../runtime/raw-client.js';
 import type { Shutdown } from '../runtime/shutdown.js';
 import { ClusterCache } from './cluster-cache.js';
 import { SerializedAdmission } from './serialized-admission.js';
-import { ensureCertificates, publishCaBundle, unpublish, type RegistrationOptions } from './registration.js';
+import {
+  adoptCertificateSecret,
+  ensureCertificates,
+  publishCaBundle,
+  unpublish,
+  type RegistrationOptions,
+} from './registration.js';
 import { WebhookServer } from './server.js';
 
 export interface WebhookRunOptions {
@@ -111,6 +117,7 @@ export async function runWebhook(options: WebhookRunOptions): Promise<WebhookSer
       await unpublish(client, registration);
     });
   await publication;
+  await adoptCertificateSecret(client, registration);
   const rotation = setInterval(
     () => {
       void (async () => {
@@ -119,6 +126,7 @@ export async function runWebhook(options: WebhookRunOptions): Promise<WebhookSer
         certificates = next;
         server.updateCertificate(next.serving.certPem, next.serving.keyPem);
         await publishCaBundle(client, next.ca.certPem, registration);
+        await adoptCertificateSecret(client, registration);
         logger.info('rotated the webhook serving certificate');
       })().catch((error: unknown) => logger.error({ err: error }, 'certificate rotation failed; will retry'));
     },

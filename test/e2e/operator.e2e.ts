@@ -32,6 +32,7 @@ import type { KubeObject } from '../../src/runtime/kube-object.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { ensureNamespace, kubectl, kubeConfig, waitFor } from '../cluster/lab/cluster.js';
 import { cliEntry, startProduct, type ProductProcess } from '../cluster/lab/product.js';
+import { webhookCertSecretName } from '../../src/manifests/install/names.js';
 
 const run = promisify(execFile);
 
@@ -301,6 +302,21 @@ class Harness {
   async stopOperator(): Promise<void> {
     await this.operator?.stop();
   }
+}
+
+/** A kubernetes.io/basic-auth Secret, as a BGP password Secret is. */
+async function ensureBasicAuthSecretIn(inNamespace: string, name: string): Promise<void> {
+  const applied = await kubectl(
+    ['apply', '-f', '-'],
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: inNamespace },
+      type: 'kubernetes.io/basic-auth',
+      stringData: { password: 'e2e-operator-pw' },
+    }),
+  );
+  expect(applied.stderr).toBe('');
 }
 
 function condition(cr: MetalLBObject, type: string): Condition | undefined {
@@ -698,6 +714,53 @@ describe('the MetalLB operator', () => {
     await harness.waitForConditions('metallb', { Available: 'True', Degraded: 'False' });
   });
 
+  it('reports a MetalLB in another namespace as Degraded (WrongNamespace) with a Warning event, deploying nothing for it', async () => {
+    harness.startOperator();
+    const elsewhere = 'metallb-e2e-elsewhere';
+    await ensureNamespace(elsewhere);
+    const path = objectPath(metallbType, elsewhere, 'metallb');
+    try {
+      await harness.client.apply(
+        path,
+        {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'MetalLB',
+          metadata: { name: 'metallb', namespace: elsewhere },
+          spec: {},
+        },
+        fieldManager,
+      );
+      const reported = await harness.eventually(
+        'the MetalLB elsewhere to be Degraded/WrongNamespace',
+        async () => {
+          const cr = await harness.client.get<MetalLBObject>(path);
+          const degraded = condition(cr, 'Degraded');
+          return degraded?.status === 'True' && degraded.reason === 'WrongNamespace' ? cr : undefined;
+        },
+      );
+      expect(condition(reported, 'Degraded')?.message).toMatch(
+        new RegExp(`read only from the operator's namespace ${namespace}.*in ${elsewhere}`),
+      );
+      expect(condition(reported, 'Available')?.status).toBe('False');
+      // Nothing deployed for it, and no finalizer: deleting it is never held up.
+      expect(reported.metadata.finalizers).toBeUndefined();
+      expect(await harness.deployedObjects()).toEqual([]);
+      await harness.eventually('a Warning event WrongNamespace on it', async () => {
+        const events = await harness.client.list<{
+          type: string;
+          reason: string;
+          regarding: { name: string; namespace?: string };
+        }>(`/apis/events.k8s.io/v1/namespaces/${elsewhere}/events`);
+        return events.items.find(
+          (e) => e.type === 'Warning' && e.reason === 'WrongNamespace' && e.regarding.name === 'metallb',
+        );
+      });
+    } finally {
+      await harness.client.delete(path).catch(() => undefined);
+      await kubectl(['delete', 'namespace', elsewhere, '--ignore-not-found', '--wait=false']);
+    }
+  });
+
   it('renders a controller pod that the API server admits under the restricted Pod Security Standard', async () => {
     harness.startOperator();
     await harness.applyMetalLB('metallb', {});
@@ -807,6 +870,91 @@ describe('the MetalLB operator', () => {
     );
   });
 
+  it("lets the speaker read only the Secrets BGPPeers name as passwordSecret, never the webhook's CA key", async () => {
+    harness.startOperator();
+    await harness.applyMetalLB('metallb', {});
+    const speaker = `system:serviceaccount:${namespace}:speaker`;
+    const passwordSecret = 'e2e-operator-bgp-password';
+    const peerPath = objectPath(
+      resourceTypeOf('metallb.io/v1beta2', 'BGPPeer'),
+      namespace,
+      'e2e-password-peer',
+    );
+    const canI = async (verb: string, secret: string) =>
+      (
+        await kubectl(['auth', 'can-i', verb, `secrets/${secret}`, '-n', namespace, `--as=${speaker}`])
+      ).stdout.trim();
+    // What the speaker's informer sends: a list and a watch by field selector, authorized per name.
+    const listAsSpeaker = (secret?: string) =>
+      kubectl([
+        'get',
+        'secrets',
+        '-n',
+        namespace,
+        `--as=${speaker}`,
+        '-o',
+        'name',
+        ...(secret ? [`--field-selector=metadata.name=${secret}`] : []),
+      ]);
+    await ensureBasicAuthSecretIn(namespace, passwordSecret);
+    try {
+      await harness.eventually('the speaker Role', () =>
+        harness.get('rbac.authorization.k8s.io/v1', 'Role', 'speaker', namespace),
+      );
+      for (const verb of ['get', 'list', 'watch']) expect(await canI(verb, webhookCertSecretName)).toBe('no');
+      // No BGPPeer names a Secret: no Secret rule at all (an empty resourceNames would grant every one).
+      expect(await canI('watch', passwordSecret)).toBe('no');
+
+      await harness.client.apply(
+        peerPath,
+        {
+          apiVersion: 'metallb.io/v1beta2',
+          kind: 'BGPPeer',
+          metadata: { name: 'e2e-password-peer', namespace },
+          spec: {
+            myASN: 64512,
+            peerASN: 64513,
+            peerAddress: '192.0.2.1',
+            passwordSecret: { name: passwordSecret },
+          },
+        },
+        fieldManager,
+      );
+      await harness.eventually('the speaker Role to name the password Secret', async () =>
+        (await canI('watch', passwordSecret)) === 'yes' ? true : undefined,
+      );
+      expect(await canI('list', passwordSecret)).toBe('yes');
+      expect(await canI('get', passwordSecret)).toBe('no');
+      for (const verb of ['get', 'list', 'watch']) expect(await canI(verb, webhookCertSecretName)).toBe('no');
+      const byName = await listAsSpeaker(passwordSecret);
+      expect({ code: byName.code, stdout: byName.stdout.trim() }).toEqual({
+        code: 0,
+        stdout: `secret/${passwordSecret}`,
+      });
+      const everything = await listAsSpeaker();
+      expect(everything.code).not.toBe(0);
+      expect(everything.stderr).toMatch(/forbidden/i);
+      const caKey = await listAsSpeaker(webhookCertSecretName);
+      expect(caKey.stderr).toMatch(/forbidden/i);
+
+      // The peer stops naming it: the grant goes with it.
+      await harness.client.delete(peerPath);
+      await harness.eventually('the speaker Role to drop the password Secret', async () =>
+        (await canI('watch', passwordSecret)) === 'no' ? true : undefined,
+      );
+      const role = await harness.get<{ rules: { resources?: string[] }[] }>(
+        'rbac.authorization.k8s.io/v1',
+        'Role',
+        'speaker',
+        namespace,
+      );
+      expect(role?.rules.filter((rule) => rule.resources?.includes('secrets'))).toEqual([]);
+    } finally {
+      await harness.client.delete(peerPath).catch(() => undefined);
+      await kubectl(['delete', 'secret', passwordSecret, '-n', namespace, '--ignore-not-found']);
+    }
+  });
+
   it('removes every object it created, cluster-scoped ones included, when the MetalLB resource is deleted', async () => {
     harness.startOperator();
     await harness.applyMetalLB('metallb', documentedSpec);
@@ -821,6 +969,27 @@ describe('the MetalLB operator', () => {
       ]),
     );
     expect(deployed.filter((o) => o.startsWith('Pod/'))).toHaveLength(4);
+    // What the operands write at run time, as they would (no speaker or controller runs here): status
+    // objects, which Nodes own and so garbage collection never removes, and their Leases.
+    const written = [
+      ['metallb.io/v1beta1', 'ServiceBGPStatus', 'e2e-web-bgp', {}],
+      ['metallb.io/v1beta1', 'ServiceL2Status', 'e2e-web-l2', {}],
+      ['metallb.io/v1beta1', 'BGPSessionState', 'worker-0-e2e-router', {}],
+      [
+        'coordination.k8s.io/v1',
+        'Lease',
+        'metallb-speaker-worker-0',
+        { 'metallb.io/speaker-liveness': 'true', 'metallb.io/node': 'worker-0' },
+      ],
+      ['coordination.k8s.io/v1', 'Lease', 'metallb-controller', {}],
+    ] as const;
+    for (const [apiVersion, kind, name, labels] of written) {
+      await harness.client.apply(
+        objectPath(resourceTypeOf(apiVersion, kind), namespace, name),
+        { apiVersion, kind, metadata: { name, namespace, labels } },
+        fieldManager,
+      );
+    }
 
     const deletion = await kubectl([
       'delete',
@@ -836,6 +1005,11 @@ describe('the MetalLB operator', () => {
     // The finalizer holds the resource until everything is gone, pods included.
     expect(await harness.deployedObjects()).toEqual([]);
     expect(await harness.metalLB('metallb')).toBeUndefined();
+    const remaining: string[] = [];
+    for (const [apiVersion, kind, name] of written) {
+      if (await harness.get(apiVersion, kind, name, namespace)) remaining.push(`${kind}/${name}`);
+    }
+    expect(remaining).toEqual([]);
   });
 });
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import type { V1PolicyRule } from '@kubernetes/client-node';
-import { clusterRules, components, namespacedRules } from '../../operator/render/rbac.js';
+import {
+  clusterRules,
+  components,
+  namespacedRules,
+  passwordSecretRules,
+  passwordSecretVerbs,
+} from '../../operator/render/rbac.js';
 import { defaultOperatorEnv } from '../../operator/env.js';
 import { webhookConfigurationTemplate } from '../../webhook/registration.js';
 import { identities, operatorDeployment, operatorIdentity, webhookDeployment } from './objects.js';
@@ -63,6 +69,17 @@ describe('the install', () => {
       for (const rule of clusterRules[component]) expect(grants(clusterHeld, rule)).toBe(true);
       for (const rule of namespacedRules[component]) expect(grants(namespaceHeld, rule)).toBe(true);
     }
+    // The speaker's password Secrets are named at run time: any name must be grantable.
+    for (const rule of passwordSecretRules(['bgp-password', 'another-password']))
+      expect(grants(namespaceHeld, rule)).toBe(true);
+  });
+
+  it('holds no get on Secrets for the speaker, and no Secret verb the speaker is not granted', () => {
+    const secretVerbs = rulesOf(operatorIdentity.namespacedRules)
+      .filter((rule) => (rule.resources ?? []).includes('secrets'))
+      .flatMap((rule) => rule.verbs)
+      .sort();
+    expect(secretVerbs).toEqual([...passwordSecretVerbs].sort());
   });
 
   it('says what every rule of its own identities is for', () => {

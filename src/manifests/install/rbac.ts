@@ -12,6 +12,7 @@ import {
   components,
   configurationKinds,
   namespacedRules,
+  passwordSecretVerbs,
   read,
   readWrite,
 } from '../../operator/render/rbac.js';
@@ -59,6 +60,14 @@ export const operatorClusterRules: readonly DescribedRule[] = [
     },
   },
   {
+    why: 'MetalLB resources in every namespace are watched: one outside the operator namespace is answered (Degraded, WrongNamespace), never ignored',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs'], verbs: read },
+  },
+  {
+    why: 'MetalLB status conditions (Available, Progressing, Degraded, Upgradeable), also on one in another namespace',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs/status'], verbs: ['get', 'update', 'patch'] },
+  },
+  {
     why: 'held to grant it to Prometheus in the metallb-metrics-reader ClusterRole the operator renders',
     rule: { nonResourceURLs: ['/metrics'], verbs: ['get'] },
   },
@@ -68,12 +77,8 @@ export const operatorClusterRules: readonly DescribedRule[] = [
 
 export const operatorNamespacedRules: readonly DescribedRule[] = [
   {
-    why: 'the MetalLB resource: watched; update and patch add and remove the cleanup finalizer',
-    rule: { apiGroups: ['metallb.io'], resources: ['metallbs'], verbs: [...read, 'update', 'patch'] },
-  },
-  {
-    why: 'MetalLB status conditions (Available, Progressing, Degraded, Upgradeable)',
-    rule: { apiGroups: ['metallb.io'], resources: ['metallbs/status'], verbs: ['get', 'update', 'patch'] },
+    why: 'the MetalLB resource: update and patch add and remove the cleanup finalizer',
+    rule: { apiGroups: ['metallb.io'], resources: ['metallbs'], verbs: ['update', 'patch'] },
   },
   {
     why: 'ownerReferences with blockOwnerDeletion on what the operator renders need update on the owner',
@@ -115,6 +120,10 @@ export const operatorNamespacedRules: readonly DescribedRule[] = [
     why: 'leader election among operator replicas (Lease metallb-operator)',
     rule: { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: readWrite },
   },
+  {
+    why: 'held to grant the speaker list and watch of the Secrets BGPPeers name as passwordSecret (their names are known only at run time); no get, which the speaker does not use',
+    rule: { apiGroups: [''], resources: ['secrets'], verbs: passwordSecretVerbs },
+  },
   ...heldForOperands(namespacedRules).filter(
     // Leases are already granted in full above; the rest the operator does not use itself.
     ({ rule }) => !(rule.resources ?? []).includes('leases'),
@@ -128,7 +137,7 @@ export const webhookClusterRules: readonly DescribedRule[] = [
     rule: { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: ['list', 'watch'] },
   },
   {
-    why: 'self-managed certificates: publish the CA in its own configuration; outside the cluster (--local-url) it points it at the local URL and removes it on exit',
+    why: 'self-managed certificates: publish the CA in its own configuration (get: its uid, which owns the certificate Secret); outside the cluster (--local-url) it points it at the local URL and removes it on exit',
     rule: {
       apiGroups: ['admissionregistration.k8s.io'],
       resources: ['validatingwebhookconfigurations'],
@@ -142,7 +151,7 @@ export const webhookClusterRules: readonly DescribedRule[] = [
       apiGroups: ['apiextensions.k8s.io'],
       resources: ['customresourcedefinitions'],
       resourceNames: [conversionCrdName],
-      verbs: ['get', 'patch'],
+      verbs: ['patch'],
     },
   },
 ];
@@ -157,16 +166,16 @@ export const webhookNamespacedRules: readonly DescribedRule[] = [
     rule: { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
   },
   {
-    why: 'self-managed certificates: the first start creates the certificate Secret (create cannot be limited by name)',
+    why: 'self-managed certificates: the first start creates the certificate Secret by server-side apply, which the API server authorizes as create too (create cannot be limited by name)',
     rule: { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
   },
   {
-    why: 'self-managed certificates: read and rotate its own certificate Secret, and no other',
+    why: 'self-managed certificates: read its own certificate Secret and rotate it with server-side apply (a patch), and no other Secret',
     rule: {
       apiGroups: [''],
       resources: ['secrets'],
       resourceNames: [webhookCertSecretName],
-      verbs: ['get', 'update', 'patch'],
+      verbs: ['get', 'patch'],
     },
   },
 ];

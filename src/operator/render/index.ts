@@ -38,10 +38,15 @@ export const metallbResourceName = 'metallb';
 
 export const supportedBgpBackends: readonly string[] = ['frr'];
 
+/**
+ * `passwordSecretNames`: the Secrets the namespace's BGPPeers take their password from
+ * (referencedPasswordSecrets), the only Secrets the speaker's Role names.
+ */
 export function renderMetalLB(
   cr: MetalLB,
   env: OperatorEnv,
   capabilities: ClusterCapabilities = noCapabilities,
+  passwordSecretNames: readonly string[] = [],
 ): RenderResult {
   const owner = ownerIdentity(cr, cr.metadata.namespace ?? env.namespace);
   const problems = checkRenderable(cr, env, owner);
@@ -50,7 +55,7 @@ export function renderMetalLB(
     ...components.map((component) => serviceAccount(component, owner)),
     ...components.map((component) => clusterRole(component, owner)),
     ...components.map((component) => clusterRoleBinding(component, owner)),
-    ...components.map((component) => role(component, owner)),
+    ...components.map((component) => role(component, owner, passwordSecretNames)),
     ...components.map((component) => roleBinding(component, owner)),
     leaseOwnersPolicy(owner),
     leaseOwnersPolicyBinding(owner),

@@ -11,6 +11,7 @@ import type {
 } from '@kubernetes/client-node';
 import { defaultOperatorEnv } from '../env.js';
 import { findObject, metalLB, renderObjects } from '../../../test/support/operator.js';
+import { renderMetalLB } from './index.js';
 
 const objects = renderObjects(metalLB());
 
@@ -94,23 +95,26 @@ describe('the operands RBAC', () => {
 
   it('lets the controller watch Services in every namespace and write only their status', () => {
     const rules = rulesOf('ClusterRole', 'metallb-system:controller');
-    for (const verb of ['get', 'list', 'watch']) expect(allows(rules, '', 'services', verb)).toBe(true);
-    expect(allows(rules, '', 'services/status', 'patch')).toBe(true);
-    for (const verb of ['update', 'patch']) expect(allows(rules, '', 'services', verb)).toBe(false);
-    expect(allows(rules, '', 'services/status', 'update')).toBe(false);
+    // Informers list and watch; the one write is a merge patch of the status subresource (audited in
+    // test/e2e/install.e2e.ts).
+    expect(verbsOn(rules, '', 'services')).toEqual(['list', 'watch']);
+    expect(verbsOn(rules, '', 'services/status')).toEqual(['patch']);
   });
 
-  it('lets the controller read namespaces and nodes and record events', () => {
+  it('lets the controller read namespaces (not nodes) and record events through events.k8s.io only', () => {
     const rules = rulesOf('ClusterRole', 'metallb-system:controller');
-    for (const resource of ['namespaces', 'nodes']) expect(allows(rules, '', resource, 'watch')).toBe(true);
-    expect(allows(rules, '', 'events', 'create')).toBe(true);
-    expect(allows(rules, 'events.k8s.io', 'events', 'create')).toBe(true);
+    expect(verbsOn(rules, '', 'namespaces')).toEqual(['list', 'watch']);
+    expect(verbsOn(rules, '', 'nodes')).toEqual([]);
+    expect(verbsOn(rules, 'events.k8s.io', 'events')).toEqual(['create', 'patch']);
+    expect(verbsOn(rules, '', 'events')).toEqual([]);
   });
 
-  it('lets the controller read the configuration, write pool status and elect a leader in its namespace', () => {
+  it('lets the controller read pools (no other configuration kind), write pool status and elect a leader in its namespace', () => {
     const rules = rulesOf('Role', 'controller');
-    for (const kind of configurationKinds) expect(allows(rules, 'metallb.io', kind, 'watch')).toBe(true);
-    expect(allows(rules, 'metallb.io', 'ipaddresspools/status', 'update')).toBe(true);
+    expect(verbsOn(rules, 'metallb.io', 'ipaddresspools')).toEqual(['list', 'watch']);
+    for (const kind of configurationKinds.filter((kind) => kind !== 'ipaddresspools'))
+      expect(verbsOn(rules, 'metallb.io', kind)).toEqual([]);
+    expect(verbsOn(rules, 'metallb.io', 'ipaddresspools/status')).toEqual(['patch']);
     expect(allows(rules, 'metallb.io', 'ipaddresspools', 'update')).toBe(false);
     expect(allows(rules, 'metallb.io', 'bgpsessionstates', 'create')).toBe(false);
     expect(allows(rules, '', 'secrets', 'get')).toBe(false);
@@ -134,12 +138,36 @@ describe('the operands RBAC', () => {
     expect(allows(rules, '', 'services', 'watch')).toBe(true);
     expect(allows(rules, 'discovery.k8s.io', 'endpointslices', 'watch')).toBe(true);
     expect(allows(rules, '', 'nodes', 'watch')).toBe(true);
-    expect(allows(rules, '', 'events', 'create')).toBe(true);
+    expect(allows(rules, 'events.k8s.io', 'events', 'create')).toBe(true);
     expect(allows(rules, '', 'services', 'update')).toBe(false);
     expect(allows(rules, '', 'services/status', 'update')).toBe(false);
   });
 
-  it('lets the speaker read the configuration and secrets, write announcement and session statuses and heartbeat Leases', () => {
+  it('lets the speaker list and watch only the Secrets BGPPeers name as passwordSecret, by name', () => {
+    const withPasswords = renderMetalLB(metalLB(), defaultOperatorEnv, undefined, ['pw-b', 'pw-a', 'pw-a']);
+    if (!withPasswords.ok) throw new Error('expected objects');
+    const rules = findObject<V1Role>(withPasswords.objects, 'Role', 'speaker').rules ?? [];
+    const secretRules = rules.filter((rule) => (rule.resources ?? []).includes('secrets'));
+    expect(secretRules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['pw-a', 'pw-b'], verbs: ['list', 'watch'] },
+    ]);
+    for (const verb of ['list', 'watch']) {
+      expect(allows(rules, '', 'secrets', verb, 'pw-a')).toBe(true);
+      // The webhook's CA key lives in the same namespace.
+      expect(allows(rules, '', 'secrets', verb, 'metallb-webhook-cert')).toBe(false);
+      expect(allows(rules, '', 'secrets', verb)).toBe(false);
+    }
+    expect(allows(rules, '', 'secrets', 'get', 'pw-a')).toBe(false);
+    // The controller never gets them.
+    const controllerRules = findObject<V1Role>(withPasswords.objects, 'Role', 'controller').rules ?? [];
+    expect(verbsOn(controllerRules, '', 'secrets')).toEqual([]);
+  });
+
+  it('grants the speaker no Secret at all when no BGPPeer names one (an empty resourceNames would mean all)', () => {
+    expect(verbsOn(rulesOf('Role', 'speaker'), '', 'secrets')).toEqual([]);
+  });
+
+  it('lets the speaker read the configuration, write announcement and session statuses and heartbeat Leases', () => {
     const rules = rulesOf('Role', 'speaker');
     for (const kind of configurationKinds) expect(allows(rules, 'metallb.io', kind, 'watch')).toBe(true);
     for (const kind of ['servicel2statuses', 'servicebgpstatuses', 'bgpsessionstates']) {
@@ -147,8 +175,6 @@ describe('the operands RBAC', () => {
         expect(allows(rules, 'metallb.io', kind, verb)).toBe(true);
       expect(allows(rules, 'metallb.io', `${kind}/status`, 'update')).toBe(true);
     }
-    expect(allows(rules, '', 'secrets', 'watch')).toBe(true);
-    expect(allows(rules, '', 'secrets', 'update')).toBe(false);
     // The layer-2 heartbeat: create, renew (merge patch), watch the others', delete on a graceful stop;
     // never get or update, which the liveness code does not call.
     expect(verbsOn(rules, 'coordination.k8s.io', 'leases')).toEqual([

@@ -27,9 +27,9 @@ const speakerLeasePrefix = livenessLeaseName('');
 // The resources of every configuration kind, from the registry generated from api/.
 export const configurationKinds = configKinds.map((kind) => apiKinds[kind].plural).sort();
 
-// Both event APIs: which one a component records through is the runtime's choice, not the operator's.
+// The runtime records events.k8s.io/v1 Events only (src/runtime/events.ts): create, and patch to count a
+// series of repeats.
 export const recordEvents: V1PolicyRule[] = [
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
@@ -42,12 +42,13 @@ const reviewMetricsCallers: V1PolicyRule[] = [
 /** What each operand needs across namespaces; the operator's install holds it too, so it may grant it. */
 export const clusterRules: Record<Component, V1PolicyRule[]> = {
   controller: [
-    { apiGroups: [''], resources: ['services'], verbs: read },
+    // Read through informers only (list, watch; never a get).
+    { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
     // One merge patch of the status subresource writes the address, the AddressAssigned condition and the
     // annotation naming the pool it came from (the API server keeps metadata changes made there).
     { apiGroups: [''], resources: ['services/status'], verbs: ['patch'] },
     // Pools select Services by their namespace's labels.
-    { apiGroups: [''], resources: ['namespaces', 'nodes'], verbs: read },
+    { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
     ...recordEvents,
     ...reviewMetricsCallers,
   ],
@@ -62,9 +63,10 @@ export const clusterRules: Record<Component, V1PolicyRule[]> = {
 /** What each operand needs in the MetalLB namespace; the operator's install holds it too, so it may grant it. */
 export const namespacedRules: Record<Component, V1PolicyRule[]> = {
   controller: [
-    { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: read },
-    // Pool status: addresses assigned and available per family.
-    { apiGroups: ['metallb.io'], resources: ['ipaddresspools/status'], verbs: ['get', 'update', 'patch'] },
+    // The controller allocates from pools and reads no other configuration kind (an informer: list, watch).
+    { apiGroups: ['metallb.io'], resources: ['ipaddresspools'], verbs: ['list', 'watch'] },
+    // Pool status: addresses assigned and available per family, written with a merge patch.
+    { apiGroups: ['metallb.io'], resources: ['ipaddresspools/status'], verbs: ['patch'] },
     // Leader election creates its Lease the first time (RBAC cannot name what is created: the admission
     // policy below refuses any other name), then reads and renews only that one.
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
@@ -87,8 +89,6 @@ export const namespacedRules: Record<Component, V1PolicyRule[]> = {
       resources: ['bgpsessionstates/status', 'servicebgpstatuses/status', 'servicel2statuses/status'],
       verbs: ['get', 'update', 'patch'],
     },
-    // BGP passwords referenced by BGPPeers.
-    { apiGroups: [''], resources: ['secrets'], verbs: read },
     // Liveness (src/speaker/l2/liveness.ts): an informer over the speakers' Leases (list, watch), and each
     // speaker creates, renews (merge patch) and on shutdown deletes its own node's Lease. RBAC cannot tell one
     // node's speaker from another's: the admission policy below lets a speaker write only its own node's.
@@ -96,6 +96,25 @@ export const namespacedRules: Record<Component, V1PolicyRule[]> = {
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'patch', 'delete'] },
   ],
 };
+
+/**
+ * The verbs the speaker uses on each password Secret: it watches every referenced Secret by name (a list and a
+ * watch with the field selector metadata.name=<name>, which the API server authorizes as a request for that one
+ * name), so a rotated password reaches FRR at once. No get: the informer never asks for one.
+ */
+export const passwordSecretVerbs = ['list', 'watch'];
+
+/**
+ * The speaker may read the Secrets that BGPPeers name as passwordSecret, and no other: the namespace holds the
+ * webhook's CA key too. RBAC has no label selector for Secrets, only names, so the operator renders the names
+ * it sees in the BGPPeers and renders again when they change. No names, no rule: an empty resourceNames list
+ * would grant every Secret.
+ */
+export function passwordSecretRules(secretNames: readonly string[]): V1PolicyRule[] {
+  const names = [...new Set(secretNames)].filter((name) => name !== '').sort();
+  if (names.length === 0) return [];
+  return [{ apiGroups: [''], resources: ['secrets'], resourceNames: names, verbs: passwordSecretVerbs }];
+}
 
 export const components: readonly Component[] = ['controller', 'speaker'];
 
@@ -132,12 +151,20 @@ export function clusterRoleBinding(component: Component, owner: OwnerIdentity): 
   };
 }
 
-export function role(component: Component, owner: OwnerIdentity): V1Role {
+/** `passwordSecretNames`: the Secrets BGPPeers reference, which only the speaker may read. */
+export function role(
+  component: Component,
+  owner: OwnerIdentity,
+  passwordSecretNames: readonly string[] = [],
+): V1Role {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: namespacedMetadata(component, component, owner),
-    rules: namespacedRules[component],
+    rules: [
+      ...namespacedRules[component],
+      ...(component === 'speaker' ? passwordSecretRules(passwordSecretNames) : []),
+    ],
   };
 }
 
