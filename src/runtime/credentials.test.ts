@@ -113,6 +113,34 @@ describe('credentials from kubeconfig files', () => {
     expect(options.rejectUnauthorized).toBe(false);
   });
 
+  it('impersonates the user, groups, uid and extras the user entry names (kubectl --as)', async () => {
+    const options = await applied(
+      credentialsFromFiles([
+        kubeconfig(
+          'config',
+          single(
+            {},
+            {
+              token: 'admin',
+              as: 'system:serviceaccount:metallb-system:speaker',
+              'as-groups': ['system:serviceaccounts', 'system:authenticated'],
+              'as-uid': '1234',
+              'as-user-extra': { scopes: ['a', 'b'] },
+            },
+          ),
+        ),
+      ]),
+    );
+    expect(options.headers).toEqual({
+      Accept: 'application/json',
+      Authorization: 'Bearer admin',
+      'Impersonate-User': 'system:serviceaccount:metallb-system:speaker',
+      'Impersonate-Group': ['system:serviceaccounts', 'system:authenticated'],
+      'Impersonate-Uid': '1234',
+      'Impersonate-Extra-scopes': ['a', 'b'],
+    });
+  });
+
   it('merges files as kubectl does: the first to name an entry or a current context wins', () => {
     const first = kubeconfig('first', {
       'current-context': 'one',

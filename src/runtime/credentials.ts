@@ -52,6 +52,11 @@ interface UserEntry {
   readonly password?: string;
   readonly exec?: unknown;
   readonly 'auth-provider'?: unknown;
+  /** Impersonation (kubectl's --as, --as-group, --as-uid). */
+  readonly as?: string;
+  readonly 'as-groups'?: readonly string[];
+  readonly 'as-uid'?: string;
+  readonly 'as-user-extra'?: Readonly<Record<string, readonly string[]>>;
 }
 
 interface ContextEntry {
@@ -105,6 +110,7 @@ export class StaticCredentials implements Credentials {
   private readonly key: Buffer | undefined;
   private readonly token: (() => string) | undefined;
   private readonly basic: string | undefined;
+  private readonly impersonation: Readonly<Record<string, string | string[]>>;
 
   constructor(
     private readonly context: string,
@@ -115,8 +121,10 @@ export class StaticCredentials implements Credentials {
       readonly key?: Buffer;
       readonly token?: () => string;
       readonly basic?: string;
+      readonly impersonation?: Readonly<Record<string, string | string[]>>;
     },
   ) {
+    this.impersonation = user.impersonation ?? {};
     this.ca = tls.ca;
     this.cert = user.cert;
     this.key = user.key;
@@ -140,7 +148,11 @@ export class StaticCredentials implements Credentials {
     if (this.tls.serverName) options.servername = this.tls.serverName;
     const token = this.token?.();
     const authorization = token ? `Bearer ${token}` : this.basic ? `Basic ${this.basic}` : undefined;
-    if (authorization) options.headers = { ...options.headers, Authorization: authorization };
+    options.headers = {
+      ...options.headers,
+      ...(authorization ? { Authorization: authorization } : {}),
+      ...this.impersonation,
+    };
   }
 }
 
@@ -239,6 +251,7 @@ export function credentialsFromFiles(paths: readonly string[]): Credentials {
   const cert = fileOrData(userBase, userEntry['client-certificate'], userEntry['client-certificate-data']);
   const key = fileOrData(userBase, userEntry['client-key'], userEntry['client-key-data']);
   const token = userEntry.token;
+  const impersonation = impersonationHeaders(userEntry);
   return new StaticCredentials(
     currentContext,
     info,
@@ -253,8 +266,21 @@ export function credentialsFromFiles(paths: readonly string[]): Credentials {
       ...(userEntry.username !== undefined && userEntry.password !== undefined
         ? { basic: Buffer.from(`${userEntry.username}:${userEntry.password}`).toString('base64') }
         : {}),
+      impersonation,
     },
   );
+}
+
+/** The Impersonate-* headers a user entry asks for (none without `as`). */
+function impersonationHeaders(user: UserEntry): Record<string, string | string[]> {
+  if (!user.as) return {};
+  const headers: Record<string, string | string[]> = { 'Impersonate-User': user.as };
+  if (user['as-groups']?.length) headers['Impersonate-Group'] = [...user['as-groups']];
+  if (user['as-uid']) headers['Impersonate-Uid'] = user['as-uid'];
+  for (const [key, values] of Object.entries(user['as-user-extra'] ?? {})) {
+    headers[`Impersonate-Extra-${encodeURIComponent(key)}`] = [...values];
+  }
+  return headers;
 }
 
 /** A pod's service account: the API server's Service address, its CA, and the (rotated) token file. */

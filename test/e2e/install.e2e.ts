@@ -184,6 +184,10 @@ const notExercisedHere: Record<string, Record<string, string[]>> = {
         'update monitoring.coreos.com/servicemonitors in metallb-system',
         'watch monitoring.coreos.com/servicemonitors in metallb-system',
       ],
+    'the alerts (PrometheusRule) are rendered only where PrometheusRules are served, and this control plane serves none':
+      ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'].map(
+        (verb) => `${verb} monitoring.coreos.com/prometheusrules in metallb-system`,
+      ),
     'held to grant the speaker its liveness Leases (renewed by patch, watched by informer); the operator elects its leader with get, create and update':
       [
         'patch coordination.k8s.io/leases in metallb-system',
