@@ -48,9 +48,7 @@ export class LocalOlm {
 
   /** PIDs of OLM's processes still running. */
   get pids(): number[] {
-    return [...this.processes, ...(this.registry ? [this.registry] : [])]
-      .filter((p) => p.running && p.pid !== undefined)
-      .map((p) => p.pid as number);
+    return this.processes.filter((p) => p.running && p.pid !== undefined).map((p) => p.pid as number);
   }
 
   static async start(options: LocalOlmOptions): Promise<LocalOlm> {
@@ -100,7 +98,8 @@ export class LocalOlm {
       this.logFile(`opm-${this.registryCount}`),
     );
     const previous = this.registry;
-    this.registry = registry;
+    // Stopped with OLM whatever happens next; it replaces the previous registry only once in use.
+    this.processes.push(registry);
     await registry.waitUntilReady(async () => /serving registry/i.test(registry.logTail(50)), 60_000);
     await this.kubectl(
       ['apply', '--server-side', '--force-conflicts', '-f', '-'],
@@ -132,6 +131,7 @@ export class LocalOlm {
       },
       60_000,
     );
+    this.registry = registry;
     await previous?.stop();
   }
 
@@ -142,7 +142,6 @@ export class LocalOlm {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.registry?.stop();
     for (const process of [...this.processes].reverse()) await process.stop();
   }
 
