@@ -4,7 +4,7 @@ NPM_BIN := node_modules/.bin
 
 .PHONY: all system-deps deps generate verify-generated update-k8s-types build lint format test e2e ci \
 	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean \
-	bundle olm-tools validate-bundle deploy undeploy check-alerts
+	bundle olm-tools olm-up olm-down validate-bundle deploy undeploy check-alerts
 
 all: build
 
@@ -37,9 +37,18 @@ check-alerts: system-deps
 ## bundle: regenerate the OLM bundle and catalog (with the rest of the generated files)
 bundle: generate
 
-## olm-tools: build operator-sdk and opm from Go modules (cached in ~/.cache/metallb-ts/olm-tools)
+## olm-tools: build operator-sdk, opm and OLM's olm and catalog operators from Go modules (cached in
+## ~/.cache/metallb-ts/olm-tools; cold, about 20 minutes on 2 cores), with OLM's CRDs
 olm-tools:
 	bash test/olm/build-tools.sh
+
+## olm-up: a real OLM next to `make cluster-up` (OLM's CRDs, its olm and catalog operators as processes,
+## `opm serve catalog/` behind the CatalogSource olm/metallb-operators); stops with the cluster
+olm-up: build olm-tools
+	node dist/test/olm/cli.js up
+
+olm-down: build
+	node dist/test/olm/cli.js down
 
 OLM_BIN := .local/olm/bin
 ## validate-bundle: the ecosystem's own validators on bundle/ and catalog/, and catalog/ against `opm render`
@@ -74,8 +83,8 @@ lint: deps
 format: deps
 	$(NPM_BIN)/prettier --write .
 
-## test: unit tests, then the end-to-end suites against a local control plane
-test: build cluster-bins
+## test: unit tests, then the end-to-end suites against a local control plane (the OLM e2e needs olm-tools)
+test: build cluster-bins olm-tools
 	npm run --silent test
 	npm run --silent e2e
 
@@ -84,7 +93,7 @@ unit: deps
 	npm run --silent test
 
 ## e2e: end-to-end suites against a local control plane started for the run
-e2e: build cluster-bins
+e2e: build cluster-bins olm-tools
 	npm run --silent e2e
 
 ## cluster-bins: build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok (cached)
@@ -96,6 +105,7 @@ cluster-up: build cluster-bins
 	node dist/test/cluster/cli.js up
 
 cluster-down: build
+	node dist/test/olm/cli.js down
 	node dist/test/cluster/cli.js down
 
 cluster-status: build

@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { createCertificateAuthority, createServiceAccountKeys, createSignedCertificate } from './certs.js';
 import { ManagedProcess, freePort, sleep } from './processes.js';
 import { createNodes, installCrds, waitForNodesReady, type SimulatedNode } from './kube-setup.js';
+import { ServiceProxy } from './service-proxy.js';
 
 export type { SimulatedNode } from './kube-setup.js';
 
@@ -49,6 +50,11 @@ export interface LocalClusterOptions {
   readonly crdsDir?: string | null;
   /** Record every request in <workDir>/audit.log (Metadata level), for tests that count writes. */
   readonly audit?: boolean;
+  /**
+   * Send the API server's calls to Services (webhooks, CRD conversion) through a proxy the test routes to
+   * processes on loopback (`cluster.serviceProxy.route`): for webhooks whose configuration someone else owns.
+   */
+  readonly serviceProxy?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -80,6 +86,7 @@ export class LocalCluster {
   private readonly paused = new Set<string>();
   private stopped = false;
   private apiServerLaunch: { readonly args: string[]; readonly ready: () => Promise<boolean> } | undefined;
+  private proxy: ServiceProxy | undefined;
 
   private constructor(
     readonly workDir: string,
@@ -117,6 +124,7 @@ export class LocalCluster {
       cluster.writeKubeconfig(pki);
       const etcdUrl = await cluster.startEtcd();
       log(`etcd ready at ${etcdUrl}`);
+      if (options.serviceProxy) cluster.proxy = await ServiceProxy.start(join(workDir, 'service-proxy.sock'));
       await cluster.startApiServer(pki, etcdUrl, address, apiPort, options.audit ?? false);
       log(`kube-apiserver ready at ${server}`);
       await cluster.startControllers(pki);
@@ -145,6 +153,12 @@ export class LocalCluster {
     return this.processes.filter((p) => p.running && p.pid !== undefined).map((p) => p.pid as number);
   }
 
+  /** The proxy in front of Services, when started with `serviceProxy: true`. */
+  get serviceProxy(): ServiceProxy {
+    if (!this.proxy) throw new Error('the cluster was started without serviceProxy');
+    return this.proxy;
+  }
+
   logFile(component: string): string {
     return join(this.workDir, 'logs', `${component}.log`);
   }
@@ -156,6 +170,7 @@ export class LocalCluster {
     for (const name of [...this.paused]) this.resume(name);
     // Reverse start order: consumers of the API server go first, etcd last.
     for (const process of [...this.processes].reverse()) await process.stop();
+    await this.proxy?.stop();
     if (this.ownsWorkDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 
@@ -271,6 +286,11 @@ export class LocalCluster {
       '--profiling=false',
       `--cert-dir=${join(this.workDir, 'pki')}`,
     ];
+    if (this.proxy) {
+      const egress = join(this.workDir, 'egress-selector.yaml');
+      this.proxy.writeEgressSelectorConfig(egress);
+      args.push(`--egress-selector-config-file=${egress}`);
+    }
     if (audit) {
       const policy = join(this.workDir, 'audit-policy.yaml');
       writeFileSync(
