@@ -4,7 +4,7 @@ NPM_BIN := node_modules/.bin
 
 .PHONY: all system-deps deps generate verify-generated update-k8s-types build lint format test e2e ci \
 	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean \
-	bundle olm-tools olm-up olm-down validate-bundle deploy undeploy check-alerts
+	bundle olm-tools olm-runtime olm-up olm-down validate-bundle deploy undeploy check-alerts
 
 all: build
 
@@ -42,9 +42,14 @@ bundle: generate
 olm-tools:
 	bash test/olm/build-tools.sh
 
+## olm-runtime: only what the OLM e2e runs (opm, OLM's olm and catalog operators); operator-sdk, the slowest
+## to build, is for validate-bundle alone
+olm-runtime:
+	bash test/olm/build-tools.sh opm olm
+
 ## olm-up: a real OLM next to `make cluster-up` (OLM's CRDs, its olm and catalog operators as processes,
 ## `opm serve catalog/` behind the CatalogSource olm/metallb-operators); stops with the cluster
-olm-up: build olm-tools
+olm-up: build olm-runtime
 	node dist/test/olm/cli.js up
 
 olm-down: build
@@ -83,8 +88,8 @@ lint: deps
 format: deps
 	$(NPM_BIN)/prettier --write .
 
-## test: unit tests, then the end-to-end suites against a local control plane (the OLM e2e needs olm-tools)
-test: build cluster-bins olm-tools
+## test: unit tests, then the end-to-end suites against a local control plane (the OLM e2e needs olm-runtime)
+test: build cluster-bins olm-runtime
 	npm run --silent test
 	npm run --silent e2e
 
@@ -93,7 +98,7 @@ unit: deps
 	npm run --silent test
 
 ## e2e: end-to-end suites against a local control plane started for the run
-e2e: build cluster-bins olm-tools
+e2e: build cluster-bins olm-runtime
 	npm run --silent e2e
 
 ## cluster-bins: build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok (cached)
