@@ -83,6 +83,9 @@ export interface WebhookLimits {
   readonly timeoutCheckIntervalMs: number;
 }
 
+/** How long a client told "400, closing" gets to read the answer before its socket is destroyed. */
+const closeGraceMs = 500;
+
 export const defaultWebhookLimits: WebhookLimits = {
   maxBodyBytes: 3 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
@@ -132,8 +135,13 @@ export class WebhookServer {
     server.setTimeout(limits.idleTimeoutMs, (socket: Socket) => socket.destroy());
     // Garbage instead of HTTP: answer 400 if the socket still can, never let it reach the process.
     server.on('clientError', (_error: Error, socket: Socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      // end() only half-closes: a client that keeps dripping bytes would hold the socket open.
+      setTimeout(() => socket.destroy(), closeGraceMs).unref();
     });
     server.on('tlsClientError', () => undefined);
     await new Promise<void>((resolve, reject) => {
