@@ -266,8 +266,14 @@ spec:
       `InstallPlan ${installPlan} to complete`,
       async () =>
         (await jsonpath(['installplan', installPlan], '{.status.phase}')) === 'Complete' ? true : undefined,
-      120_000,
-    );
+      180_000,
+    ).catch(async (error: unknown) => {
+      const status = await jsonpath(['installplan', installPlan], '{.status}');
+      throw new Error(
+        `${String(error)}\nInstallPlan status: ${status.slice(0, 4000)}\n` +
+          `catalog log:\n${readFileSync(olm.logFile('catalog'), 'utf8').slice(-6000)}`,
+      );
+    });
     await waitForCsvSucceeded(csv.metadata.name);
     expect(await jsonpath(['subscription', 'metallb-operator-sub'], '{.status.installedCSV}')).toBe(
       csv.metadata.name,
