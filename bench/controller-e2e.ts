@@ -23,6 +23,7 @@ import { RawClient } from '../src/runtime/raw-client.js';
 import { loadKubeConfig } from '../test/cluster/kube-setup.js';
 import { LocalCluster, repoRoot } from '../test/cluster/local-cluster.js';
 import { ManagedProcess, sleep } from '../test/cluster/processes.js';
+import { bounded } from './bounded.js';
 
 const namespace = 'bench';
 
@@ -39,19 +40,6 @@ function options(): { services: number; concurrency: number } {
     throw new Error('--services and --concurrency take positive integers');
   }
   return { services, concurrency };
-}
-
-/** Runs `task` for 0..count-1 with at most `limit` in flight. */
-async function bounded(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next;
-      next += 1;
-      await task(index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
 }
 
 function serviceName(index: number): string {

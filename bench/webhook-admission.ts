@@ -19,6 +19,7 @@ import { ApiError, RawClient, withQuery } from '../src/runtime/raw-client.js';
 import { loadKubeConfig } from '../test/cluster/kube-setup.js';
 import { LocalCluster, repoRoot } from '../test/cluster/local-cluster.js';
 import { freePort, ManagedProcess } from '../test/cluster/processes.js';
+import { bounded } from './bounded.js';
 
 const namespace = 'metallb-system';
 const poolsPath = `/apis/metallb.io/v1beta1/namespaces/${namespace}/ipaddresspools`;
@@ -56,19 +57,6 @@ function options(): Options {
   if (parsed.peers > 254) throw new Error('--peers is at most 254');
   if (parsed.pools > 0xfffe) throw new Error(`--pools is at most ${0xfffe}`);
   return parsed;
-}
-
-/** Runs `task` for 0..count-1 with at most `limit` in flight. */
-async function bounded(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next;
-      next += 1;
-      await task(index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
 }
 
 function pool(name: string, address: string): Record<string, unknown> {

@@ -28,20 +28,21 @@ import {
   webhookNamespacedRules,
 } from '../../src/manifests/install/rbac.js';
 import { clusterRules, namespacedRules } from '../../src/operator/render/rbac.js';
-import { serviceAccountUser, writeImpersonatingKubeconfig } from '../cluster/impersonation.js';
+import { serviceAccountUser } from '../cluster/impersonation.js';
+import { ProductsAsServiceAccounts, forbiddenLines } from '../cluster/lab/identities.js';
 import { auditedRequests, compareWithRules, describeGrant, grantsOf } from '../support/rbac-audit.js';
 import { repoRoot } from '../cluster/local-cluster.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { freePort } from '../cluster/processes.js';
 import { waitFor } from '../cluster/wait-for.js';
-import { startProduct, type ProductProcess } from '../cluster/lab/product.js';
+import { type ProductProcess } from '../cluster/lab/product.js';
 
 const run = promisify(execFile);
 const ns = installNamespace;
 
 let cluster: LocalCluster;
 let workDir: string;
-const started: ProductProcess[] = [];
+let products: ProductsAsServiceAccounts;
 
 async function kubectl(args: readonly string[], stdin?: string): Promise<{ code: number; out: string }> {
   const child = run(join(cluster.binDir, 'kubectl'), [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], {
@@ -77,25 +78,6 @@ async function canI(serviceAccount: string, ...args: string[]): Promise<string> 
     ...args,
   ]);
   return result.out.trim().split('\n')[0] ?? '';
-}
-
-/** A product process acting as `serviceAccount`, and nothing more. */
-function startAs(serviceAccount: string, subcommand: string, args: readonly string[]): ProductProcess {
-  const kubeconfig = writeImpersonatingKubeconfig(
-    cluster.kubeconfigPath,
-    serviceAccountUser(ns, serviceAccount),
-    join(workDir, `${serviceAccount}.kubeconfig`),
-  );
-  const product = startProduct(subcommand, [`--kubeconfig=${kubeconfig}`, ...args], { kubeconfig: false });
-  started.push(product);
-  return product;
-}
-
-function forbiddenLines(product: ProductProcess): string[] {
-  return product
-    .log()
-    .split('\n')
-    .filter((line) => /forbidden|\b403\b/i.test(line));
 }
 
 interface ListedObject {
@@ -250,13 +232,14 @@ describe('installing with kubectl apply -k config/default', () => {
     // A control plane of its own: the suite installs and deletes the CRDs, which others rely on.
     // The audit log shows every request each identity makes, for comparing them with its rules.
     cluster = await LocalCluster.start({ crdsDir: null, audit: true });
+    products = new ProductsAsServiceAccounts(cluster.kubeconfigPath, ns, workDir);
     beforeInstall = await everyObject();
     // The check below looks for objects that mention MetalLB: on a fresh control plane there is none.
     expect([...beforeInstall.values()].filter(isOurs)).toEqual([]);
   }, 180_000);
 
   afterAll(async () => {
-    for (const product of started.reverse()) await product.stop();
+    await products?.stopAll();
     await cluster?.stop();
     rmSync(workDir, { recursive: true, force: true });
   }, 60_000);
@@ -273,7 +256,7 @@ describe('installing with kubectl apply -k config/default', () => {
 
   it("runs the webhook and the operator with only their ServiceAccounts' permissions, and the operator deploys MetalLB", async () => {
     const port = await freePort();
-    const webhook = startAs(webhookServiceAccount, 'webhook', [
+    const webhook = products.start(webhookServiceAccount, 'webhook', [
       '--host=127.0.0.1',
       `--port=${port}`,
       `--local-url=https://127.0.0.1:${port}`,
@@ -293,7 +276,7 @@ describe('installing with kubectl apply -k config/default', () => {
       throw new Error(`${String(error)}\nwebhook log:\n${webhook.log()}`);
     });
 
-    const operator = startAs(operatorServiceAccount, 'operator', [
+    const operator = products.start(operatorServiceAccount, 'operator', [
       `--namespace=${ns}`,
       '--health-probe-bind-address=127.0.0.1:0',
       '--metrics-bind-address=0',
@@ -334,7 +317,7 @@ describe('installing with kubectl apply -k config/default', () => {
 
   it('lets the controller, as the ServiceAccount the operator rendered, assign an address', async () => {
     await kubectlOk(['apply', '-f', '-'], pool);
-    const controller = (controllerProcess = startAs('controller', 'controller', [
+    const controller = (controllerProcess = products.start('controller', 'controller', [
       `--namespace=${ns}`,
       '--port=0',
       '--health-probe-port=0',
@@ -411,7 +394,7 @@ describe('installing with kubectl apply -k config/default', () => {
     // cluster-scoped RBAC included.
     await kubectlOk(['delete', 'service', 'web', '-n', 'default']);
     await kubectlOk(['delete', 'metallb', 'metallb', '-n', ns, '--timeout=90s']);
-    for (const product of started.splice(0).reverse()) await product.stop();
+    await products.stopAll();
     // The webhook (run locally) removed its configuration on exit; its certificate Secret, the CA key in
     // it, is a dependent of that configuration and goes with it, also while the namespace stays.
     await waitFor(

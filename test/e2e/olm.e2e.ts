@@ -19,11 +19,11 @@ import {
   webhookDeploymentName,
   webhookServiceAccount,
 } from '../../src/manifests/install/names.js';
-import { serviceAccountUser, writeImpersonatingKubeconfig } from '../cluster/impersonation.js';
+import { ProductsAsServiceAccounts, forbiddenLines } from '../cluster/lab/identities.js';
 import { LocalCluster, repoRoot } from '../cluster/local-cluster.js';
 import { freePort } from '../cluster/processes.js';
 import { waitFor } from '../cluster/wait-for.js';
-import { startProduct, type ProductProcess } from '../cluster/lab/product.js';
+import { type ProductProcess } from '../cluster/lab/product.js';
 import { LocalOlm, catalogSourceName, olmNamespace } from '../olm/local-olm.js';
 
 const ns = installNamespace;
@@ -57,7 +57,7 @@ let cluster: LocalCluster;
 let olm: LocalOlm;
 let workDir: string;
 let webhook: ProductProcess | undefined;
-const started: ProductProcess[] = [];
+let products: ProductsAsServiceAccounts;
 
 /** The CSV the catalog's olm.bundle embeds. */
 function catalogCsv(): Csv {
@@ -124,24 +124,6 @@ async function getJson<T>(args: string[]): Promise<T> {
   return JSON.parse(await kubectl(['get', ...args, '-o', 'json'])) as T;
 }
 
-function startAs(serviceAccount: string, subcommand: string, args: readonly string[]): ProductProcess {
-  const kubeconfig = writeImpersonatingKubeconfig(
-    cluster.kubeconfigPath,
-    serviceAccountUser(ns, serviceAccount),
-    join(workDir, `${serviceAccount}.kubeconfig`),
-  );
-  const product = startProduct(subcommand, [`--kubeconfig=${kubeconfig}`, ...args], { kubeconfig: false });
-  started.push(product);
-  return product;
-}
-
-function forbiddenLines(product: ProductProcess): string[] {
-  return product
-    .log()
-    .split('\n')
-    .filter((line) => /forbidden|\b403\b/i.test(line));
-}
-
 /**
  * The webhook Deployment's pod, as a process: the certificate OLM issued for the webhook Service (the Secret
  * OLM mounts into the pod), and the Service's cluster IP routed to it, so the API server calls it exactly as
@@ -162,7 +144,7 @@ async function startWebhook(): Promise<ProductProcess> {
   for (const file of ['tls.crt', 'tls.key'])
     writeFileSync(join(certDir, file), Buffer.from(secret.data[file] ?? '', 'base64'), { mode: 0o600 });
   const port = await freePort();
-  const process = startAs(webhookServiceAccount, 'webhook', [
+  const process = products.start(webhookServiceAccount, 'webhook', [
     '--host=127.0.0.1',
     `--port=${port}`,
     `--cert-dir=${certDir}`,
@@ -210,6 +192,7 @@ describe('installing through OLM by Subscription', () => {
     workDir = mkdtempSync(join(tmpdir(), 'metallb-olm-e2e-'));
     // A control plane of its own (OLM installs and leaves CRDs), its Service calls routable to loopback.
     cluster = await LocalCluster.start({ crdsDir: null, serviceProxy: true });
+    products = new ProductsAsServiceAccounts(cluster.kubeconfigPath, ns, workDir);
     olm = await LocalOlm.start({
       kubeconfig: cluster.kubeconfigPath,
       clusterBinDir: cluster.binDir,
@@ -218,7 +201,7 @@ describe('installing through OLM by Subscription', () => {
   }, 240_000);
 
   afterAll(async () => {
-    for (const product of started.reverse()) await product.stop();
+    await products?.stopAll();
     await olm?.stop();
     await cluster?.stop();
     rmSync(workDir, { recursive: true, force: true });
@@ -324,7 +307,7 @@ spec:
 
   it("runs the webhook and the operator with only the CSV's permissions, and the operator deploys MetalLB", async () => {
     webhook = await startWebhook();
-    const operator = startAs(operatorServiceAccount, 'operator', [
+    const operator = products.start(operatorServiceAccount, 'operator', [
       `--namespace=${ns}`,
       '--health-probe-bind-address=127.0.0.1:0',
       '--metrics-bind-address=0',
@@ -416,7 +399,7 @@ spec:
 
   it('leaves nothing of ours behind once the MetalLB resource, the Subscription and the CSV are deleted', async () => {
     await kubectl(['delete', 'metallb', 'metallb', '-n', ns, '--timeout=90s']);
-    for (const product of started.splice(0).reverse()) await product.stop();
+    await products.stopAll();
     await kubectl(['delete', 'subscription', 'metallb-operator-sub', '-n', ns, '--timeout=60s']);
     await kubectl(['delete', 'csv', installedCsv, '-n', ns, '--timeout=90s']);
     const kinds = [
