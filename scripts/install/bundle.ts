@@ -15,7 +15,6 @@ import {
   type Identity,
 } from '../../src/manifests/install/objects.js';
 import { rulesOf } from '../../src/manifests/install/rbac.js';
-import { prometheusRule, prometheusRuleName } from '../../src/monitoring/alerts.js';
 import { frrImage, sourceRepository } from '../../src/manifests/install/version.js';
 import { installNamespace, webhookDeploymentName, webhookPort } from '../../src/manifests/install/names.js';
 import {
@@ -243,12 +242,9 @@ export function bundleFiles(): Map<string, string> {
     'bundle/manifests/metallb-operator-metrics_v1_service.yaml',
     bundleFile({ ...operatorMetricsService(), metadata: serviceMetadata }),
   );
-  // The alerts as a PrometheusRule, a kind registry+v1 bundles may carry; the same name as the one the
-  // operator renders where the kind is served, so the operator adopts this object instead of adding a copy.
-  files.set(
-    `bundle/manifests/${prometheusRuleName}_monitoring.coreos.com_v1_prometheusrule.yaml`,
-    bundleFile(prometheusRule({})),
-  );
+  // No PrometheusRule here although registry+v1 may carry one: OLM fails the whole InstallPlan where the
+  // monitoring.coreos.com kinds are not served (a cluster without the Prometheus Operator). The operator
+  // renders the alerts itself where the kind is served.
   files.set('bundle/metadata/annotations.yaml', bundleFile({ annotations: bundleAnnotations }));
   files.set('bundle.Dockerfile', dockerfile());
   return files;

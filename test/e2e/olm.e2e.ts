@@ -444,7 +444,12 @@ spec:
       async () => ((await leftovers()).length === 0 ? true : undefined),
       120_000,
     ).catch(async (error: unknown) => {
-      throw new Error(`${String(error)}\nleft:\n${(await leftovers()).join('\n')}`);
+      const olmLog = readFileSync(olm.logFile('olm'), 'utf8')
+        .split('\n')
+        .filter((line) => /delet|clusterrole|gc/i.test(line))
+        .slice(-40)
+        .join('\n');
+      throw new Error(`${String(error)}\nleft:\n${(await leftovers()).join('\n')}\nolm log:\n${olmLog}`);
     });
     // What remains belongs to what the user made and removes last, as the procedure says: the CRDs (OLM keeps
     // them, and users' data, by design) with the aggregated roles OLM made per CRD, and the namespace with the

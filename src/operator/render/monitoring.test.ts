@@ -157,25 +157,18 @@ describe('the alerts as a PrometheusRule', () => {
     });
   });
 
-  it('is the object config/prometheus and the OLM bundle ship, so the operator adopts rather than doubles it', () => {
+  it('is the object config/prometheus ships, so the operator adopts rather than doubles it', () => {
     const rendered = findObject<PrometheusRule>(
       renderedWith(false, true),
       'PrometheusRule',
       'metallb-alerts',
     );
-    const shipped = [
-      'config/prometheus/prometheus-rule.yaml',
-      'bundle/manifests/metallb-alerts_monitoring.coreos.com_v1_prometheusrule.yaml',
-    ].map((path) => {
-      const [object] = parseObjects(readFileSync(join(root, path), 'utf8'));
-      return object as unknown as PrometheusRule;
-    });
-    for (const object of shipped) {
-      expect(object.kind).toBe('PrometheusRule');
-      expect(object.metadata.name).toBe(rendered.metadata.name);
-      expect(object.spec).toEqual(rendered.spec);
-    }
-    expect(shipped[0]?.metadata.namespace).toBe(rendered.metadata.namespace);
-    expect(shipped[1]?.metadata).not.toHaveProperty('namespace');
+    const [shipped] = parseObjects(
+      readFileSync(join(root, 'config/prometheus/prometheus-rule.yaml'), 'utf8'),
+    ) as unknown as PrometheusRule[];
+    expect(shipped?.kind).toBe('PrometheusRule');
+    expect(shipped?.metadata.name).toBe(rendered.metadata.name);
+    expect(shipped?.metadata.namespace).toBe(rendered.metadata.namespace);
+    expect(shipped?.spec).toEqual(rendered.spec);
   });
 });
