@@ -583,6 +583,9 @@ describe('installing with kubectl apply -k config/default', () => {
     expect(await refusedAsSpeaker(['get', 'secret', webhookCertSecretName])).toMatch(/Forbidden/);
     // RBAC grants the speaker no update of Leases at all.
     const controllerLease = await kubectlOk(['get', 'lease', controllerLeaseName, '-n', ns, '-o', 'json']);
+    const holder = async () =>
+      kubectlOk(['get', 'lease', controllerLeaseName, '-n', ns, '-o', 'jsonpath={.spec.holderIdentity}']);
+    const leader = await holder();
     expect(await refusedAsSpeaker(['replace', '-f', '-'], controllerLease)).toMatch(/Forbidden/);
     // Patch and create it holds (for its own liveness Lease); the admission policy limits them to its node's.
     expect(
@@ -595,6 +598,9 @@ describe('installing with kubectl apply -k config/default', () => {
     expect(
       await refusedAsSpeaker(['create', '-f', '-'], leaseManifest(livenessLeaseName('worker-1'), 'worker-1')),
     ).toMatch(/Forbidden.*only its own node's Lease/s);
+    // Refused means unchanged: the controller still holds its Lease (it only renews it meanwhile).
+    expect(await holder()).toBe(leader);
+    expect((await kubectl(['get', 'lease', livenessLeaseName('worker-1'), '-n', ns])).code).not.toBe(0);
   });
 
   it('denies each identity what it has no business doing', async () => {
