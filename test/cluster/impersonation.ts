@@ -9,12 +9,21 @@ import { parse, stringify } from 'yaml';
 export const serviceAccountUser = (namespace: string, name: string): string =>
   `system:serviceaccount:${namespace}:${name}`;
 
-/** Writes to `outPath` a copy of the kubeconfig at `adminPath` whose every user impersonates `user`. */
-export function writeImpersonatingKubeconfig(adminPath: string, user: string, outPath: string): string {
+/**
+ * Writes to `outPath` a copy of the kubeconfig at `adminPath` whose every user impersonates `user`, with
+ * `extra` as the user's extra info (a node-bound token's node name, which admission policies check).
+ */
+export function writeImpersonatingKubeconfig(
+  adminPath: string,
+  user: string,
+  outPath: string,
+  extra: Readonly<Record<string, readonly string[]>> = {},
+): string {
   const config = parse(readFileSync(adminPath, 'utf8')) as {
     users: { name: string; user: Record<string, unknown> }[];
   };
-  const users = config.users.map((entry) => ({ ...entry, user: { ...entry.user, as: user } }));
+  const impersonation = Object.keys(extra).length > 0 ? { as: user, 'as-user-extra': extra } : { as: user };
+  const users = config.users.map((entry) => ({ ...entry, user: { ...entry.user, ...impersonation } }));
   writeFileSync(outPath, stringify({ ...config, users }), { mode: 0o600 });
   return outPath;
 }

@@ -7,6 +7,18 @@ import { join } from 'node:path';
 import { serviceAccountUser, writeImpersonatingKubeconfig } from '../impersonation.js';
 import { startProduct, type ProductProcess } from './product.js';
 
+/** The extra info a kubelet-projected token carries: the name of the node its pod runs on. */
+export const nodeNameExtra = 'authentication.kubernetes.io/node-name';
+
+export interface IdentityOptions {
+  /** The kubeconfig to impersonate from instead of the admin's, e.g. one relayed into a network namespace. */
+  readonly kubeconfig?: string;
+  /** Act with a node-bound token of this node, as a DaemonSet pod's ServiceAccount does. */
+  readonly node?: string;
+  /** Prefix the command, e.g. ['ip', 'netns', 'exec', NAMESPACE]. */
+  readonly wrapper?: readonly string[];
+}
+
 export class ProductsAsServiceAccounts {
   private readonly running: ProductProcess[] = [];
 
@@ -18,13 +30,22 @@ export class ProductsAsServiceAccounts {
     private readonly workDir: string,
   ) {}
 
-  start(serviceAccount: string, subcommand: string, args: readonly string[]): ProductProcess {
+  start(
+    serviceAccount: string,
+    subcommand: string,
+    args: readonly string[],
+    { kubeconfig: base = this.adminKubeconfig, node, wrapper }: IdentityOptions = {},
+  ): ProductProcess {
     const kubeconfig = writeImpersonatingKubeconfig(
-      this.adminKubeconfig,
+      base,
       serviceAccountUser(this.namespace, serviceAccount),
-      join(this.workDir, `${serviceAccount}.kubeconfig`),
+      join(this.workDir, `${serviceAccount}${node ? `-${node}` : ''}.kubeconfig`),
+      node ? { [nodeNameExtra]: [node] } : {},
     );
-    const product = startProduct(subcommand, [`--kubeconfig=${kubeconfig}`, ...args], { kubeconfig: false });
+    const product = startProduct(subcommand, [`--kubeconfig=${kubeconfig}`, ...args], {
+      kubeconfig: false,
+      ...(wrapper ? { wrapper } : {}),
+    });
     this.running.push(product);
     return product;
   }

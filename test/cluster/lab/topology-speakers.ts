@@ -56,6 +56,12 @@ export interface SpeakerOptions {
   readonly extraArgs?: readonly string[];
   /** Serve /metrics as in a cluster (HTTPS, bearer token, authorization) instead of plain HTTP. */
   readonly secureMetrics?: boolean;
+  /**
+   * Starts the speaker with these arguments inside the node's network namespace (e.g. as its ServiceAccount,
+   * through an API relay) instead of in the host's. There it may run layer 2 too: it answers only on the
+   * node's link. Its metrics and probe ports are then on the namespace's loopback, out of metrics()' reach.
+   */
+  readonly launchInNodeNamespace?: (args: readonly string[]) => ProductProcess;
 }
 
 /**
@@ -65,33 +71,32 @@ export interface SpeakerOptions {
 export async function startSpeaker(
   topology: BgpTopology,
   nodeName: string,
-  { extraArgs = [], secureMetrics = false }: SpeakerOptions = {},
+  { extraArgs = [], secureMetrics = false, launchInNodeNamespace }: SpeakerOptions = {},
 ): Promise<SpeakerHandle> {
   const node = topology.node(nodeName);
-  const product = startProduct(
-    'speaker',
-    [
-      '--node',
-      node.name,
-      '--frr-mode',
-      'local',
-      '--frr-pathspace',
-      node.pathspace,
-      '--port',
-      '0',
-      '--health-probe-port',
-      '0',
-      // Scraped over loopback only; nothing else needs to reach these ports.
-      '--bind-address',
-      '127.0.0.1',
-      '--log-level',
-      'debug',
-      // These speakers run in the host's namespace: layer 2 would answer ARP on the host's own interfaces.
-      '--disable-l2',
-      ...extraArgs,
-    ],
-    { secureMetrics },
-  );
+  const args = [
+    '--node',
+    node.name,
+    '--frr-mode',
+    'local',
+    '--frr-pathspace',
+    node.pathspace,
+    '--port',
+    '0',
+    '--health-probe-port',
+    '0',
+    // Scraped over loopback only; nothing else needs to reach these ports.
+    '--bind-address',
+    '127.0.0.1',
+    '--log-level',
+    'debug',
+    // In the host's namespace layer 2 would answer ARP on the host's own interfaces.
+    ...(launchInNodeNamespace ? [] : ['--disable-l2']),
+    ...extraArgs,
+  ];
+  const product = launchInNodeNamespace
+    ? launchInNodeNamespace(args)
+    : startProduct('speaker', args, { secureMetrics });
   topology.adoptProcess(product.process.pid);
   try {
     await product.process.waitUntilReady(async () => readyLine(product.log()) !== undefined, 60_000);
