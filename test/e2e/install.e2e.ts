@@ -176,9 +176,6 @@ const notExercisedHere: Record<string, Record<string, string[]>> = {
   [speakerUser]: {
     'the metrics endpoint reviews a scraper token and its access; this run serves plain metrics (--metrics-insecure) and scrapes none':
       ['create authentication.k8s.io/tokenreviews', 'create authorization.k8s.io/subjectaccessreviews'],
-    // The Role's comment says otherwise: a product finding, not fixed here (the grant is the operator's too).
-    'the speaker never deletes its liveness Lease: on a stop it leaves it resting (src/speaker/l2/liveness.ts), to go with its Node or the MetalLB resource':
-      ['delete coordination.k8s.io/leases in metallb-system'],
     // Not proven needed: candidates for removal once a run under this identity covers write conflicts.
     'reads come from informers (list, watch) and status objects are written by server-side apply or merge patch, never a get or an update':
       [

@@ -90,10 +90,11 @@ export const namespacedRules: Record<Component, V1PolicyRule[]> = {
       verbs: ['get', 'update', 'patch'],
     },
     // Liveness (src/speaker/l2/liveness.ts): an informer over the speakers' Leases (list, watch), and each
-    // speaker creates, renews (merge patch) and on shutdown deletes its own node's Lease. RBAC cannot tell one
-    // node's speaker from another's: the admission policy below lets a speaker write only its own node's.
+    // speaker creates and renews (merge patch) its own node's Lease. No delete: a stopping speaker leaves its
+    // Lease resting; it goes with its Node or the MetalLB resource. RBAC cannot tell one node's speaker from
+    // another's: the admission policy below lets a speaker write only its own node's.
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'watch'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'patch', 'delete'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'patch'] },
   ],
 };
 
