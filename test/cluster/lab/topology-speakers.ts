@@ -28,7 +28,10 @@ export interface SpeakerHandle {
   readonly metricsPort: number;
   readonly healthPort: number;
   log(): string;
-  /** One scrape of /metrics, parsed; plain HTTP, so only for speakers started without secureMetrics. */
+  /**
+   * One scrape of /metrics, parsed; plain HTTP, so only for speakers started without secureMetrics, and
+   * only from the host namespace (a speaker inside its node's namespace listens on that loopback).
+   */
   metrics(): Promise<MetricSample[]>;
   stop(): Promise<void>;
 }
@@ -56,6 +59,11 @@ export interface SpeakerOptions {
   readonly extraArgs?: readonly string[];
   /** Serve /metrics as in a cluster (HTTPS, bearer token, authorization) instead of plain HTTP. */
   readonly secureMetrics?: boolean;
+  /**
+   * Run inside the node's network namespace, reaching the API server through this kubeconfig (an
+   * ApiRelay's, see api-relay.ts) instead of from the host: a test can then cut that one speaker off.
+   */
+  readonly namespaceKubeconfig?: string;
 }
 
 /**
@@ -65,12 +73,14 @@ export interface SpeakerOptions {
 export async function startSpeaker(
   topology: BgpTopology,
   nodeName: string,
-  { extraArgs = [], secureMetrics = false }: SpeakerOptions = {},
+  { extraArgs = [], secureMetrics = false, namespaceKubeconfig }: SpeakerOptions = {},
 ): Promise<SpeakerHandle> {
   const node = topology.node(nodeName);
+  const inNamespace = namespaceKubeconfig !== undefined;
   const product = startProduct(
     'speaker',
     [
+      ...(inNamespace ? [`--kubeconfig=${namespaceKubeconfig}`] : []),
       '--node',
       node.name,
       '--frr-mode',
@@ -86,11 +96,13 @@ export async function startSpeaker(
       '127.0.0.1',
       '--log-level',
       'debug',
-      // These speakers run in the host's namespace: layer 2 would answer ARP on the host's own interfaces.
+      // Layer 2 is not under test here (in the host's namespace it would answer ARP on the host's interfaces).
       '--disable-l2',
       ...extraArgs,
     ],
-    { secureMetrics },
+    inNamespace
+      ? { secureMetrics, kubeconfig: false, wrapper: ['ip', 'netns', 'exec', node.namespace] }
+      : { secureMetrics },
   );
   topology.adoptProcess(product.process.pid);
   try {
@@ -111,8 +123,10 @@ export async function startSpeaker(
     metricsPort,
     healthPort: ready.healthPort,
     log: () => product.log(),
-    metrics: async () =>
-      parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()),
+    metrics: async () => {
+      if (inNamespace) throw new Error(`the speaker of ${node.name} serves metrics inside ${node.namespace}`);
+      return parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    },
     stop: async () => {
       await product.stop();
       // The speaker keeps frr.conf (passwords included) in a private scratch folder named after the pathspace.
@@ -124,10 +138,12 @@ export async function startSpeaker(
 /** One speaker per topology node, started together; if any fails to start, the others are stopped. */
 export async function startSpeakers(
   topology: BgpTopology,
-  options: SpeakerOptions = {},
+  options: SpeakerOptions | ((node: TopologyNode) => SpeakerOptions) = {},
 ): Promise<SpeakerHandle[]> {
   const results = await Promise.allSettled(
-    topology.nodes.map((node) => startSpeaker(topology, node.name, options)),
+    topology.nodes.map((node) =>
+      startSpeaker(topology, node.name, typeof options === 'function' ? options(node) : options),
+    ),
   );
   const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
