@@ -111,6 +111,8 @@ export interface BgpSessionView {
   readonly acceptedPrefixes: number;
   readonly lastResetReason?: string;
   readonly holdTimeMs?: number;
+  /** How often this session came up since the router started: a flap counts once more. */
+  readonly connectionsEstablished?: number;
 }
 
 export interface BfdPeerView {
@@ -193,6 +195,7 @@ interface BgpNeighborJson {
   readonly bgpState?: string;
   readonly lastResetDueTo?: string;
   readonly bgpTimerHoldTimeMsecs?: number;
+  readonly connectionsEstablished?: number;
   readonly addressFamilyInfo?: Record<string, { readonly acceptedPrefixCounter?: number }>;
 }
 
@@ -210,6 +213,9 @@ export function parseBgpNeighbor(output: string, address: string): BgpSessionVie
     acceptedPrefixes,
     ...(neighbor.lastResetDueTo ? { lastResetReason: neighbor.lastResetDueTo } : {}),
     ...(neighbor.bgpTimerHoldTimeMsecs !== undefined ? { holdTimeMs: neighbor.bgpTimerHoldTimeMsecs } : {}),
+    ...(neighbor.connectionsEstablished !== undefined
+      ? { connectionsEstablished: neighbor.connectionsEstablished }
+      : {}),
   };
 }
 

@@ -28,7 +28,10 @@ export interface SpeakerHandle {
   readonly metricsPort: number;
   readonly healthPort: number;
   log(): string;
-  /** One scrape of /metrics, parsed; plain HTTP, so only for speakers started without secureMetrics. */
+  /**
+   * One scrape of /metrics, parsed; plain HTTP, so only for speakers started without secureMetrics, and
+   * only from the host namespace (a speaker inside its node's namespace listens on that loopback).
+   */
   metrics(): Promise<MetricSample[]>;
   stop(): Promise<void>;
 }
@@ -62,6 +65,12 @@ export interface SpeakerOptions {
    * node's link. Its metrics and probe ports are then on the namespace's loopback, out of metrics()' reach.
    */
   readonly launchInNodeNamespace?: (args: readonly string[]) => ProductProcess;
+  /**
+   * Run inside the node's network namespace, reaching the API server through this kubeconfig (an
+   * ApiRelay's, see api-relay.ts) instead of from the host: a test can then cut that one speaker off.
+   * Layer 2 stays off, as in the host's namespace.
+   */
+  readonly namespaceKubeconfig?: string;
 }
 
 /**
@@ -71,9 +80,10 @@ export interface SpeakerOptions {
 export async function startSpeaker(
   topology: BgpTopology,
   nodeName: string,
-  { extraArgs = [], secureMetrics = false, launchInNodeNamespace }: SpeakerOptions = {},
+  { extraArgs = [], secureMetrics = false, launchInNodeNamespace, namespaceKubeconfig }: SpeakerOptions = {},
 ): Promise<SpeakerHandle> {
   const node = topology.node(nodeName);
+  const inNamespace = launchInNodeNamespace !== undefined || namespaceKubeconfig !== undefined;
   const args = [
     '--node',
     node.name,
@@ -96,7 +106,13 @@ export async function startSpeaker(
   ];
   const product = launchInNodeNamespace
     ? launchInNodeNamespace(args)
-    : startProduct('speaker', args, { secureMetrics });
+    : namespaceKubeconfig !== undefined
+      ? startProduct('speaker', [`--kubeconfig=${namespaceKubeconfig}`, ...args], {
+          secureMetrics,
+          kubeconfig: false,
+          wrapper: ['ip', 'netns', 'exec', node.namespace],
+        })
+      : startProduct('speaker', args, { secureMetrics });
   topology.adoptProcess(product.process.pid);
   try {
     await product.process.waitUntilReady(async () => readyLine(product.log()) !== undefined, 60_000);
@@ -116,8 +132,10 @@ export async function startSpeaker(
     metricsPort,
     healthPort: ready.healthPort,
     log: () => product.log(),
-    metrics: async () =>
-      parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()),
+    metrics: async () => {
+      if (inNamespace) throw new Error(`the speaker of ${node.name} serves metrics inside ${node.namespace}`);
+      return parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    },
     stop: async () => {
       await product.stop();
       // The speaker keeps frr.conf (passwords included) in a private scratch folder named after the pathspace.
@@ -129,10 +147,12 @@ export async function startSpeaker(
 /** One speaker per topology node, started together; if any fails to start, the others are stopped. */
 export async function startSpeakers(
   topology: BgpTopology,
-  options: SpeakerOptions = {},
+  options: SpeakerOptions | ((node: TopologyNode) => SpeakerOptions) = {},
 ): Promise<SpeakerHandle[]> {
   const results = await Promise.allSettled(
-    topology.nodes.map((node) => startSpeaker(topology, node.name, options)),
+    topology.nodes.map((node) =>
+      startSpeaker(topology, node.name, typeof options === 'function' ? options(node) : options),
+    ),
   );
   const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
