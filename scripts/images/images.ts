@@ -96,6 +96,8 @@ const product: ImageDefinition = {
     // node runs the app; env runs main.js's `#!/usr/bin/env node`; vtysh is how the speaker drives FRR.
     rootfs.copyWithLibraries(['/usr/bin/node', '/usr/bin/env', '/usr/bin/vtysh']);
     allowVtysh(rootfs);
+    // vtysh reads it at every start (and complains on stderr without it).
+    rootfs.write('/etc/frr/vtysh.conf', frrStartupFiles['vtysh.conf'] ?? '');
     rootfs.write(`${appDir}/package.json`, readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     cpSync(join(repoRoot, 'dist/src'), join(rootfs.dir, appDir, 'dist/src'), {
       recursive: true,

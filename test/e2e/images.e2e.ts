@@ -2,14 +2,14 @@
  * The images `make images` builds: each OCI archive carries the reference the install names (the version tag) and
  * the version label, and each runs. The product image runs `metallb` on the samples, loads its native addon and
  * vtysh; the FRR image starts FRR as the speaker pod does (tini, docker-start) in a network namespace made here,
- * and vtysh and frr-reload.py reach the daemons.
+ * and vtysh and frr-reload.py in it, and the product image's vtysh over the shared socket folder, reach the daemons.
  *
  * Opt-in (METALLB_E2E_IMAGES=1): building needs buildah (installed by the images package set) and about 1.5 min
  * on two cores, which `make test` does not pay. Runs without the control plane: METALLB_E2E_NO_CLUSTER=1.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -44,7 +44,17 @@ describeImages(enabled ? 'the images' : 'the images [opt-in: METALLB_E2E_IMAGES=
   const storage = mkdtempSync(join(tmpdir(), 'metallb-images-'));
   const namespace = `metallb-images-${process.pid}`;
   const containers = new Map<string, string>();
-  const buildah = (args: readonly string[], options: { netns?: boolean } = {}) => {
+  /** FRR's socket folder, shared by the FRR container and the product's vtysh as the speaker pod's volume is. */
+  const sockets = join(storage, 'frr-sockets');
+  let frrRun: ChildProcess | undefined;
+
+  interface RunOptions {
+    readonly netns?: boolean;
+    readonly caps?: string;
+    readonly sharedSockets?: boolean;
+  }
+  /** A buildah command on the test's own storage, in the test's network namespace when asked. */
+  const buildahCommand = (args: readonly string[], options: RunOptions = {}): [string, string[]] => {
     const global = [
       '--root',
       join(storage, 'root'),
@@ -53,32 +63,38 @@ describeImages(enabled ? 'the images' : 'the images [opt-in: METALLB_E2E_IMAGES=
       '--storage-driver',
       'vfs',
     ];
-    const [program, prefix] = options.netns
-      ? ['ip', ['netns', 'exec', namespace, 'buildah']]
-      : ['buildah', []];
-    return spawnSync(program, [...prefix, ...global, ...args], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    return options.netns
+      ? ['ip', ['netns', 'exec', namespace, 'buildah', ...global, ...args]]
+      : ['buildah', [...global, ...args]];
   };
-  /** Runs a command in a working container of the image, as `buildah run --isolation chroot` does. */
-  const run = (
-    reference: string,
-    command: readonly string[],
-    options: { netns?: boolean; caps?: string } = {},
-  ) =>
-    buildah(
-      [
-        'run',
-        '--isolation',
-        'chroot',
-        ...(options.caps ? ['--cap-add', options.caps] : []),
-        containers.get(reference) ?? '',
-        '--',
-        ...command,
-      ],
-      options,
-    );
+  const buildah = (args: readonly string[], options: RunOptions = {}) => {
+    const [program, programArgs] = buildahCommand(args, options);
+    return spawnSync(program, programArgs, { encoding: 'utf8', timeout: 60_000 });
+  };
+  /** `buildah run --isolation chroot` of a command in a working container of the image. */
+  const runArgs = (reference: string, command: readonly string[], options: RunOptions): string[] => [
+    'run',
+    '--isolation',
+    'chroot',
+    ...(options.caps ? ['--cap-add', options.caps] : []),
+    ...(options.sharedSockets ? ['--volume', `${sockets}:/var/run/frr`] : []),
+    containers.get(reference) ?? '',
+    '--',
+    ...command,
+  ];
+  const run = (reference: string, command: readonly string[], options: RunOptions = {}) =>
+    buildah(runArgs(reference, command, options), options);
+
+  /** Asks the FRR container's script to stop FRR and end; kills it if it has not ended within 15 s. */
+  const stopFrr = async (): Promise<void> => {
+    const child = frrRun;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    writeFileSync(join(sockets, 'stop'), '');
+    const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 15_000);
+    await ended;
+    clearTimeout(timer);
+  };
 
   beforeAll(() => {
     execFileSync('bash', ['scripts/system-deps.sh', 'images'], { cwd: repoRoot, stdio: 'inherit' });
@@ -89,9 +105,11 @@ describeImages(enabled ? 'the images' : 'the images [opt-in: METALLB_E2E_IMAGES=
       containers.set(image.reference, from.stdout.trim());
     }
     execFileSync('ip', ['netns', 'add', namespace]);
+    mkdirSync(sockets);
   }, 600_000);
 
-  afterAll(() => {
+  afterAll(async () => {
+    await stopFrr();
     spawnSync('ip', ['netns', 'del', namespace]);
     buildah(['rm', '--all']);
     rmSync(storage, { recursive: true, force: true });
@@ -163,23 +181,44 @@ describeImages(enabled ? 'the images' : 'the images [opt-in: METALLB_E2E_IMAGES=
     expect(vtysh.stdout).toMatch(/FRR \(version /);
   });
 
-  it('starts FRR as the speaker pod does, and vtysh and frr-reload.py reach its daemons', () => {
-    // One shell in the container: FRR under tini in the background, queries once the daemons answer, then stop.
+  it('starts FRR as the speaker pod does; vtysh, frr-reload.py and the product image vtysh reach it', async () => {
+    // FRR under tini in the background; queries once its daemons answer; then it waits for the test's stop file.
     const script = [
       '/sbin/tini -s -- /usr/lib/frr/docker-start 2>/dev/null &',
       'for attempt in $(seq 60); do vtysh -c "show daemons" 2>/dev/null | grep -q bfdd && break; sleep 0.5; done',
       'echo "daemons:$(vtysh -c "show daemons")"',
       'echo "frr user: $(id -u frr)"',
       'python3 /usr/lib/frr/frr-reload.py --test --stdout /etc/frr/frr.conf >/dev/null 2>&1 && echo "reload test ok"',
+      'touch /var/run/frr/ready',
+      'for attempt in $(seq 150); do [ -e /var/run/frr/stop ] && break; sleep 0.2; done',
       'kill %1; wait',
     ].join('\n');
-    const started = run(frrImage, ['/bin/bash', '-c', script], {
+    const options: RunOptions = {
       netns: true,
       caps: 'CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN',
-    });
-    expect(started.stdout).toMatch(/daemons:.*\bzebra\b/);
-    for (const daemon of ['bgpd', 'bfdd', 'staticd', 'watchfrr']) expect(started.stdout).toContain(daemon);
-    expect(started.stdout).toContain(`frr user: ${frrUser}`);
-    expect(started.stdout).toContain('reload test ok');
+      sharedSockets: true,
+    };
+    const [program, programArgs] = buildahCommand(
+      runArgs(frrImage, ['/bin/bash', '-c', script], options),
+      options,
+    );
+    const child = spawn(program, programArgs, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    frrRun = child;
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(join(sockets, 'ready')) && child.exitCode === null && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // The speaker container's view: the product image's vtysh over the shared socket folder.
+    const fromSpeaker = run(productImage, ['vtysh', '-c', 'show daemons'], { sharedSockets: true });
+    await stopFrr();
+    expect(output).toMatch(/daemons:.*\bzebra\b/);
+    for (const daemon of ['bgpd', 'bfdd', 'staticd', 'watchfrr']) expect(output).toContain(daemon);
+    expect(output).toContain(`frr user: ${frrUser}`);
+    expect(output).toContain('reload test ok');
+    expect(fromSpeaker.stderr).toBe('');
+    expect(fromSpeaker.stdout).toMatch(/\bzebra\b.*\bbgpd\b.*\bbfdd\b/);
   });
 });
