@@ -4,7 +4,7 @@ NPM_BIN := node_modules/.bin
 
 .PHONY: all system-deps deps generate verify-generated update-k8s-types build lint format test e2e ci \
 	cluster-bins cluster-up cluster-down cluster-status demo demo-down unit bench clean \
-	bundle olm-tools olm-runtime olm-up olm-down validate-bundle deploy undeploy check-alerts
+	bundle olm-tools olm-runtime olm-up olm-down validate-bundle deploy undeploy check-alerts images
 
 all: build
 
@@ -33,6 +33,12 @@ verify-generated: deps
 check-alerts: system-deps
 	promtool check rules config/prometheus/rules.yaml
 	cd test/prometheus && promtool test rules *.test.yaml
+
+## images: the product and FRR images, FROM scratch on this machine's own files, as OCI archives in .local/images/
+## (buildah and tini come from an opt-in package set, installed here only)
+images: build
+	bash scripts/system-deps.sh images
+	node --import tsx scripts/images/build.ts
 
 ## bundle: regenerate the OLM bundle and catalog (with the rest of the generated files)
 bundle: generate

@@ -2,6 +2,7 @@
 # Installs the Debian packages the build, the tests and the demo need, once, for the Makefile and .ci/run
 # alike. A package is installed only when the file it provides is missing, so a warm machine pays nothing.
 # Not root and something missing: stop at once with the one command that fixes it.
+# `system-deps.sh images` installs instead the opt-in set `make images` needs, which tests and CI never pay for.
 set -euo pipefail
 
 # file that must exist -> Debian package that provides it
@@ -20,6 +21,16 @@ declare -A package_of=(
   [/usr/bin/ping]=iputils-ping
   [/usr/bin/promtool]=prometheus        # alert rule checks and unit tests; the monitoring e2e's Prometheus
 )
+
+if [ "${1:-}" = images ]; then
+  package_of=(
+    [/usr/bin/buildah]=buildah          # builds the images FROM scratch and writes OCI archives
+    [/usr/bin/tini-static]=tini         # PID 1 of the FRR image
+    [/usr/bin/vtysh]=frr                # the FRR image is made of the machine's FRR packages
+    [/usr/lib/frr/frr-reload.py]=frr-pythontools
+    [/usr/lib/x86_64-linux-gnu/security/pam_permit.so]=libpam-modules  # lets vtysh run in the images
+  )
+fi
 
 missing=()
 for file in "${!package_of[@]}"; do

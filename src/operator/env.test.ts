@@ -15,7 +15,7 @@ describe('the operator environment', () => {
         namespace: 'metallb-system',
         controllerImage: 'quay.io/metallb-ts/metallb:v0.1.0',
         speakerImage: 'quay.io/metallb-ts/metallb:v0.1.0',
-        frrImage: 'quay.io/frrouting/frr:9.1.0',
+        frrImage: 'quay.io/metallb-ts/frr:v0.1.0',
         metricsPort: 9120,
         frrMetricsPort: 9121,
         livenessPort: 17472,

@@ -12,7 +12,7 @@ import { defaultOperatorEnv } from '../../operator/env.js';
 import { webhookConfigurationTemplate } from '../../webhook/registration.js';
 import { identities, operatorDeployment, operatorIdentity, webhookDeployment } from './objects.js';
 import { rulesOf } from './rbac.js';
-import { productImage, productVersion } from './version.js';
+import { frrImage, productImage, productVersion } from './version.js';
 import { validatingWebhooks } from './webhooks.js';
 
 /** Whether `held` grants every verb of `wanted` on every resource it names (resourceNames-free rules only). */
@@ -39,6 +39,7 @@ describe('the install', () => {
     };
     expect(pkg.version).toBe(productVersion);
     expect(productImage).toBe(`quay.io/metallb-ts/metallb:v${productVersion}`);
+    expect(frrImage).toBe(`quay.io/metallb-ts/frr:v${productVersion}`);
   });
 
   it('runs the operator, and makes it deploy operands, by the immutable version tag', () => {
@@ -47,6 +48,7 @@ describe('the install', () => {
     const env = Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value]));
     expect(env.CONTROLLER_IMAGE).toBe(productImage);
     expect(env.SPEAKER_IMAGE).toBe(productImage);
+    expect(env.FRR_IMAGE).toBe(frrImage);
     expect(defaultOperatorEnv.controllerImage).toBe(productImage);
     for (const image of [productImage, env.FRR_IMAGE ?? '']) expect(image).not.toMatch(/:latest$|^[^:]*$/);
   });

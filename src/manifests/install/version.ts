@@ -11,10 +11,14 @@ export const productVersion = '0.1.0';
  */
 export const sourceRepository = 'https://github.com/metallb-ts/metallb-ts';
 
-export const imageRepository = 'quay.io/metallb-ts/metallb';
+/** Where the project's images are published; `make images` builds each of them (see images/). */
+export const imageRegistry = 'quay.io/metallb-ts';
 
 /** The product image: the `metallb` command with everything the controller, speaker, webhook and operator need. */
-export const productImage = `${imageRepository}:v${productVersion}`;
+export const productImage = `${imageRegistry}/metallb:v${productVersion}`;
 
-/** FRR, run beside each speaker; pinned upstream release. */
-export const frrImage = 'quay.io/frrouting/frr:9.1.0';
+/**
+ * FRR, run beside each speaker (its daemons, vtysh and frr-reload.py), built from the same Debian FRR the tests
+ * run against and tagged with the product's version, so the pair is released together.
+ */
+export const frrImage = `${imageRegistry}/frr:v${productVersion}`;

@@ -102,12 +102,26 @@ while true; do
 done
 `;
 
+/** The files FRR starts from, by name in its configuration folder; also the FRR image's defaults (images/frr). */
+export const frrStartupFiles: Readonly<Record<string, string>> = {
+  daemons,
+  'frr.conf': initialFrrConf,
+  'vtysh.conf': vtyshConf,
+};
+
+/**
+ * The user and group FRR's daemons run as, and that own its files: the FRR image's (upstream's numbers, which our
+ * image's /etc/passwd repeats).
+ */
+export const frrUser = 100;
+export const frrGroup = 101;
+
 export function frrStartupConfigMap(owner: OwnerIdentity): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: namespacedMetadata(frrStartupConfigMapName, 'speaker', owner),
-    data: { daemons, 'frr.conf': initialFrrConf, 'vtysh.conf': vtyshConf },
+    data: { ...frrStartupFiles },
   };
 }
 

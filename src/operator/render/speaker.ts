@@ -9,11 +9,13 @@ import type { OperatorEnv } from '../env.js';
 import {
   frrConfigFile,
   frrFilesDigest,
+  frrGroup,
   frrPaths,
   frrReloaderConfigMapName,
   frrReloaderPidFile,
   frrReloaderScript,
   frrStartupConfigMapName,
+  frrUser,
 } from './frr.js';
 import {
   componentLabels,
@@ -49,10 +51,6 @@ export const controlPlaneTolerations: readonly V1Toleration[] = [
  * addresses at once, and short enough not to hold up node drains.
  */
 const terminationGracePeriodSeconds = 2;
-
-// The user and group the FRR image runs its daemons as; the copied files must belong to them.
-const frrUser = 100;
-const frrGroup = 101;
 
 const volume = {
   frrSockets: 'frr-sockets',
@@ -117,7 +115,7 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
               image: env.frrImage,
               // -L: ConfigMap volume files are symlinks into a hidden timestamped directory.
               command: ['/bin/sh', '-c', `cp -rLf ${frrPaths.startupDir}/* ${frrPaths.configDir}/`],
-              // A plain copy as the frr user: no capability at all.
+              // A plain copy as the frr user (the copied files must belong to it): no capability at all.
               securityContext: {
                 runAsUser: frrUser,
                 runAsGroup: frrGroup,
