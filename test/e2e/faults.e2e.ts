@@ -19,6 +19,7 @@ import { kubectl, waitFor } from '../cluster/lab/cluster.js';
 import { startProduct, type ProductProcess } from '../cluster/lab/product.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { freePort, sleep } from '../cluster/processes.js';
+import { persist } from '../cluster/persist.js';
 
 const metallbNamespace = 'metallb-system';
 const poolsPath = `/apis/metallb.io/v1beta1/namespaces/${metallbNamespace}/ipaddresspools`;
@@ -44,22 +45,6 @@ function record(figure: string): void {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** Retries a request until the API answers it (or answers one of `accepted`), for up to `timeoutMs`. */
-async function persist(call: () => Promise<unknown>, accepted: readonly number[], timeoutMs = 180_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await call();
-      return;
-    } catch (error) {
-      const status = apiStatus(error);
-      if (status !== undefined && accepted.includes(status)) return;
-      if (Date.now() > deadline) throw error;
-      await sleep(250);
-    }
-  }
-}
 
 interface Churn {
   /** Resolves once every Service was created and every tenth deleted again. */
@@ -101,6 +86,7 @@ function churn(namespace: string, count: number, perSecond: number): Churn {
             { timeoutMs: 5_000 },
           ),
         [409],
+        180_000,
       );
       if (index % deleteEvery === deleteEvery - 1) {
         const victim = `churn-${index - deleteEvery / 2}`;
@@ -108,6 +94,7 @@ function churn(namespace: string, count: number, perSecond: number): Churn {
         await persist(
           () => api.delete(`/api/v1/namespaces/${namespace}/services/${victim}`, { timeoutMs: 5_000 }),
           [404],
+          180_000,
         );
       }
       await sleep((workers * 1000) / perSecond);

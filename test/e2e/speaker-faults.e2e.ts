@@ -14,7 +14,6 @@
  * shared.
  */
 import { expect, it } from '@jest/globals';
-import { apiStatus } from '../../src/runtime/raw-client.js';
 import { ApiRelay, type NamespaceApiAccess } from '../cluster/lab/api-relay.js';
 import { rawClient, waitFor } from '../cluster/lab/cluster.js';
 import {
@@ -36,6 +35,7 @@ import {
 } from '../cluster/lab/topology-speakers.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { requiring } from '../support/prerequisites.js';
+import { persist } from '../cluster/persist.js';
 
 // Needs root and frr: without it every test fails with the reason; METALLB_TEST_SKIP_PRIVILEGED=1 skips
 // them instead, listed in the summary.
@@ -71,22 +71,6 @@ const prefixOf = (host: number) => `203.0.113.${host}/32`;
 const addressOf = (node: string) => lab().node(node).address;
 const allNodeAddresses = () => NODES.map(addressOf);
 const sorted = (values: readonly string[]) => [...values].sort();
-
-/** Retries a request until the API answers it (or answers one of `accepted`): right after a fault it may not. */
-async function persist(call: () => Promise<unknown>, accepted: readonly number[] = []): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await call();
-      return;
-    } catch (error) {
-      const status = apiStatus(error);
-      if (status !== undefined && accepted.includes(status)) return;
-      if (Date.now() > deadline) throw error;
-      await sleep(250);
-    }
-  }
-}
 
 async function createService(name: string, host: number): Promise<void> {
   await persist(
