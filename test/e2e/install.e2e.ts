@@ -176,27 +176,6 @@ const notExercisedHere: Record<string, Record<string, string[]>> = {
   [speakerUser]: {
     'the metrics endpoint reviews a scraper token and its access; this run serves plain metrics (--metrics-insecure) and scrapes none':
       ['create authentication.k8s.io/tokenreviews', 'create authorization.k8s.io/subjectaccessreviews'],
-    // Not proven needed: candidates for removal once a run under this identity covers write conflicts.
-    'reads come from informers (list, watch) and status objects are written by server-side apply or merge patch, never a get or an update':
-      [
-        'get core/nodes',
-        'get core/services',
-        'get discovery.k8s.io/endpointslices',
-        ...[
-          'bfdprofiles',
-          'bgpadvertisements',
-          'bgppeers',
-          'communities',
-          'ipaddresspools',
-          'l2advertisements',
-        ].map((resource) => `get metallb.io/${resource} in metallb-system`),
-        ...['bgpsessionstates', 'servicebgpstatuses', 'servicel2statuses'].flatMap((resource) =>
-          ['get', 'update'].flatMap((verb) => [
-            `${verb} metallb.io/${resource} in metallb-system`,
-            `${verb} metallb.io/${resource}/status in metallb-system`,
-          ]),
-        ),
-      ],
   },
   [serviceAccountUser(ns, operatorServiceAccount)]: {
     'the metrics Services and ServiceMonitors are rendered only where ServiceMonitors are served, and this control plane serves none':

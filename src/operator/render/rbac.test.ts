@@ -141,6 +141,13 @@ describe('the operands RBAC', () => {
     expect(allows(rules, 'events.k8s.io', 'events', 'create')).toBe(true);
     expect(allows(rules, '', 'services', 'update')).toBe(false);
     expect(allows(rules, '', 'services/status', 'update')).toBe(false);
+    // Informers list and watch; nothing in the speaker gets one object.
+    for (const [group, resource] of [
+      ['', 'services'],
+      ['', 'nodes'],
+      ['discovery.k8s.io', 'endpointslices'],
+    ] as const)
+      expect(verbsOn(rules, group, resource)).toEqual(['list', 'watch']);
   });
 
   it('lets the speaker list and watch only the Secrets BGPPeers name as passwordSecret, by name', () => {
@@ -169,11 +176,13 @@ describe('the operands RBAC', () => {
 
   it('lets the speaker read the configuration, write announcement and session statuses and heartbeat Leases', () => {
     const rules = rulesOf('Role', 'speaker');
-    for (const kind of configurationKinds) expect(allows(rules, 'metallb.io', kind, 'watch')).toBe(true);
+    for (const kind of configurationKinds)
+      expect(verbsOn(rules, 'metallb.io', kind)).toEqual(['list', 'watch']);
+    // Server-side apply (patch, and create when it creates), an informer, and deletes of stale objects; no
+    // get or update, which the status writers never send.
     for (const kind of ['servicel2statuses', 'servicebgpstatuses', 'bgpsessionstates']) {
-      for (const verb of ['create', 'update', 'delete', 'watch'])
-        expect(allows(rules, 'metallb.io', kind, verb)).toBe(true);
-      expect(allows(rules, 'metallb.io', `${kind}/status`, 'update')).toBe(true);
+      expect(verbsOn(rules, 'metallb.io', kind)).toEqual(['create', 'delete', 'list', 'patch', 'watch']);
+      expect(verbsOn(rules, 'metallb.io', `${kind}/status`)).toEqual(['patch']);
     }
     // The layer-2 heartbeat: create, renew (merge patch), watch the others'; never get, update or delete,
     // which the liveness code does not call (a stopping speaker leaves its Lease resting).

@@ -53,8 +53,10 @@ export const clusterRules: Record<Component, V1PolicyRule[]> = {
     ...reviewMetricsCallers,
   ],
   speaker: [
-    { apiGroups: [''], resources: ['services', 'nodes'], verbs: read },
-    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
+    // Read through informers only (list, watch; never a get): Services, their endpoints, and nodes for
+    // advertisement node selectors and layer-2 eligibility.
+    { apiGroups: [''], resources: ['services', 'nodes'], verbs: ['list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
     ...recordEvents,
     ...reviewMetricsCallers,
   ],
@@ -78,16 +80,20 @@ export const namespacedRules: Record<Component, V1PolicyRule[]> = {
     },
   ],
   speaker: [
-    { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: read },
+    // The configuration, through informers (list, watch; never a get).
+    { apiGroups: ['metallb.io'], resources: configurationKinds, verbs: ['list', 'watch'] },
+    // The node's status objects (src/speaker/status-writes.ts): an informer over them (list, watch), written
+    // by server-side apply (a patch, authorized as a create too when it creates the object; never a get
+    // or an update: apply with force has no conflict to retry), and stale ones deleted with a uid precondition.
     {
       apiGroups: ['metallb.io'],
       resources: ['bgpsessionstates', 'servicebgpstatuses', 'servicel2statuses'],
-      verbs: readWrite,
+      verbs: ['list', 'watch', 'create', 'patch', 'delete'],
     },
     {
       apiGroups: ['metallb.io'],
       resources: ['bgpsessionstates/status', 'servicebgpstatuses/status', 'servicel2statuses/status'],
-      verbs: ['get', 'update', 'patch'],
+      verbs: ['patch'],
     },
     // Liveness (src/speaker/l2/liveness.ts): an informer over the speakers' Leases (list, watch), and each
     // speaker creates and renews (merge patch) its own node's Lease. No delete: a stopping speaker leaves its
