@@ -19,6 +19,7 @@ import { ApiError, RawClient, withQuery } from '../src/runtime/raw-client.js';
 import { loadKubeConfig } from '../test/cluster/kube-setup.js';
 import { LocalCluster, repoRoot } from '../test/cluster/local-cluster.js';
 import { freePort, ManagedProcess } from '../test/cluster/processes.js';
+import { componentEnv } from '../test/cluster/component-env.js';
 import { bounded } from './bounded.js';
 
 const namespace = 'metallb-system';
@@ -123,6 +124,7 @@ async function startWebhook(client: RawClient, kubeconfig: string, logDir: strin
       '--log-level=warn',
     ],
     join(logDir, 'webhook.log'),
+    componentEnv(),
   );
   const probe = withQuery(poolsPath, { dryRun: 'All' });
   await webhook.waitUntilReady(async () => {

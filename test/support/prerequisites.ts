@@ -9,40 +9,15 @@
  *   privileged.describe('the BGP lab', () => { ... });
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { findVtysh } from './frr.js';
+import { machineProbes, type Prerequisite, type Probes } from './machine-probes.js';
 
-export type Prerequisite = 'root' | 'frr';
+export { machineProbes, type Prerequisite, type Probes };
 
 /** The variable that turns failing privileged tests into listed skips. */
 export const optOutVariable = 'METALLB_TEST_SKIP_PRIVILEGED';
 
 /** Marks the title of every test skipped by the opt-out; the reporter finds them by it. */
 export const optOutMarker = `[skipped: ${optOutVariable}=1]`;
-
-/** What each prerequisite needs, and what to do when it is missing. */
-export type Probes = Record<Prerequisite, () => string | undefined>;
-
-const frrDaemonDir = '/usr/lib/frr';
-
-export const machineProbes: Probes = {
-  root: () =>
-    process.getuid?.() === 0
-      ? undefined
-      : 'needs root (network namespaces; FRR daemons start as root and switch to the frr user): run as root, e.g. `sudo make test`',
-  frr: () => {
-    const missing = [
-      findVtysh() ? undefined : 'vtysh',
-      existsSync(`${frrDaemonDir}/bgpd`) ? undefined : `${frrDaemonDir}/bgpd`,
-      existsSync(`${frrDaemonDir}/frr-reload.py`) ? undefined : `${frrDaemonDir}/frr-reload.py`,
-      spawnSync('id', ['-u', 'frr']).status === 0 ? undefined : 'the frr user',
-    ].filter((item): item is string => item !== undefined);
-    return missing.length === 0
-      ? undefined
-      : `needs FRR (missing: ${missing.join(', ')}): run \`sudo bash scripts/system-deps.sh\``;
-  },
-};
 
 export type Verdict =
   | { readonly action: 'run' }

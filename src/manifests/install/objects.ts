@@ -37,6 +37,7 @@ import {
   webhookNamespacedRules,
   type DescribedRule,
 } from './rbac.js';
+import { nodeOptionsEnv } from '../../operator/render/node-options.js';
 import { frrImage, productImage, productVersion } from './version.js';
 import { webhookLabels, webhookSelector } from './webhooks.js';
 
@@ -210,6 +211,7 @@ export function operatorDeployment(): V1Deployment {
       { name: 'METRICS_PORT', value: String(defaultOperatorEnv.metricsPort) },
       { name: 'FRR_METRICS_PORT', value: String(defaultOperatorEnv.frrMetricsPort) },
       { name: 'OPERAND_LIVENESS_PORT', value: String(defaultOperatorEnv.livenessPort) },
+      nodeOptionsEnv,
     ],
     ports: [
       { name: 'metrics', containerPort: operatorMetricsPort },
@@ -246,7 +248,7 @@ export function webhookDeployment(options: { readonly olmCertDir?: boolean } = {
         `--port=${webhookPort}`,
         ...(options.olmCertDir ? [`--cert-dir=${olmWebhookCertDir}`] : []),
       ],
-      env: [namespaceFromPod],
+      env: [namespaceFromPod, nodeOptionsEnv],
       ports: [{ name: 'webhook', containerPort: webhookPort }],
       // Ready once its watch caches have synced (/readyz on the serving port).
       readinessProbe: probe('/readyz', webhookPort, 'HTTPS'),

@@ -10,6 +10,7 @@ import {
   type OwnerIdentity,
 } from './labels.js';
 import { metricsPortName } from './monitoring.js';
+import { nodeOptionsEnv } from './node-options.js';
 import {
   httpProbe,
   mainContainerResources,
@@ -61,6 +62,7 @@ export function controllerDeployment(cr: MetalLB, env: OperatorEnv, owner: Owner
                 { name: 'METALLB_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 { name: 'METALLB_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                 { name: 'METALLB_BGP_TYPE', value: 'frr' },
+                nodeOptionsEnv,
               ],
               ports: [{ name: metricsPortName, containerPort: env.metricsPort, protocol: 'TCP' }],
               livenessProbe: httpProbe('/healthz', env.livenessPort),

@@ -25,6 +25,7 @@ import {
   type OwnerIdentity,
 } from './labels.js';
 import { metricsPortName } from './monitoring.js';
+import { nodeOptionsEnv } from './node-options.js';
 import {
   httpProbe,
   mainContainerResources,
@@ -138,6 +139,7 @@ export function speakerDaemonSet(cr: MetalLB, env: OperatorEnv, owner: OwnerIden
                 { name: 'METALLB_BGP_TYPE', value: 'frr' },
                 { name: 'FRR_CONFIG_FILE', value: frrConfigFile },
                 { name: 'FRR_RELOADER_PID_FILE', value: frrReloaderPidFile },
+                nodeOptionsEnv,
               ],
               ports: [{ name: metricsPortName, containerPort: env.metricsPort, protocol: 'TCP' }],
               // On the host network the node's loopback is the pod's, whichever address the speaker binds.

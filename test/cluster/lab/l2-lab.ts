@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ManagedProcess } from '../../cluster/processes.js';
 import { ApiRelay } from './api-relay.js';
+import { componentNodeOptions } from '../../../src/operator/render/node-options.js';
 import { cliEntry } from './product.js';
 import { NamespaceJanitor, inNamespace, ip, ipBatch, nextFreePrefix, run, sleep, sysctl } from './netns.js';
 import { waitFor } from '../wait-for.js';
@@ -391,7 +392,10 @@ export class L2Lab {
     return this.startInNode(
       nodeName,
       [process.execPath, cliEntry(), subcommand, `--kubeconfig=${this.kubeconfigFor(nodeName)}`, ...args],
-      { ...options, name: `metallb ${subcommand} on ${nodeName}` },
+      {
+        env: { NODE_OPTIONS: componentNodeOptions, ...options.env },
+        name: `metallb ${subcommand} on ${nodeName}`,
+      },
     );
   }
 

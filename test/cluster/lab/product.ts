@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ManagedProcess } from '../processes.js';
 import { repoRoot } from '../local-cluster.js';
 import { kubeconfigPath } from './cluster.js';
+import { componentEnv } from '../component-env.js';
 
 const logDir = mkdtempSync(join(tmpdir(), 'metallb-e2e-logs-'));
 let counter = 0;
@@ -65,7 +66,7 @@ export function startProduct(
     command[0] as string,
     command.slice(1),
     logFile,
-    { ...process.env, ...options.env },
+    componentEnv(options.env),
   );
   return {
     process: child,

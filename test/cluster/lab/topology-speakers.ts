@@ -71,6 +71,8 @@ export interface SpeakerOptions {
    * Layer 2 stays off, as in the host's namespace.
    */
   readonly namespaceKubeconfig?: string;
+  /** Extra environment for the speaker process (e.g. a benchmark's memory probe). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -80,7 +82,13 @@ export interface SpeakerOptions {
 export async function startSpeaker(
   topology: BgpTopology,
   nodeName: string,
-  { extraArgs = [], secureMetrics = false, launchInNodeNamespace, namespaceKubeconfig }: SpeakerOptions = {},
+  {
+    extraArgs = [],
+    secureMetrics = false,
+    launchInNodeNamespace,
+    namespaceKubeconfig,
+    env,
+  }: SpeakerOptions = {},
 ): Promise<SpeakerHandle> {
   const node = topology.node(nodeName);
   const inNamespace = launchInNodeNamespace !== undefined || namespaceKubeconfig !== undefined;
@@ -110,9 +118,10 @@ export async function startSpeaker(
       ? startProduct('speaker', [`--kubeconfig=${namespaceKubeconfig}`, ...args], {
           secureMetrics,
           kubeconfig: false,
+          ...(env ? { env } : {}),
           wrapper: ['ip', 'netns', 'exec', node.namespace],
         })
-      : startProduct('speaker', args, { secureMetrics });
+      : startProduct('speaker', args, { secureMetrics, ...(env ? { env } : {}) });
   topology.adoptProcess(product.process.pid);
   try {
     await product.process.waitUntilReady(async () => readyLine(product.log()) !== undefined, 60_000);
