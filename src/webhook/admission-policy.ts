@@ -30,6 +30,16 @@ function input(view: ClusterView, metallbNamespace: string): ConfigInput {
   return { ...view, metallbNamespace };
 }
 
+/** What the configuration a view holds is judged to have wrong (and to warn about). */
+export interface Judgement {
+  readonly problems: readonly Problem[];
+  readonly warnings: readonly Problem[];
+}
+
+export function judgeView(view: ClusterView, metallbNamespace: string): Judgement {
+  return problemsOf(view, metallbNamespace);
+}
+
 function problemsOf(
   view: ClusterView,
   metallbNamespace: string,
@@ -55,10 +65,16 @@ function deny(problems: readonly Problem[]): AdmissionVerdict {
   return { allowed: false, message: problems.map(formatProblem).join('\n') };
 }
 
+/**
+ * `judgeBefore` judges the view as it is, without the request: the caller may answer it from a cache
+ * while the view has not changed (it is the same for every request in between, and costs as much as the
+ * judgement with the object).
+ */
 export function decideAdmission(
   request: AdmissionRequest,
   view: ClusterView,
   metallbNamespace: string,
+  judgeBefore: () => Judgement = () => judgeView(view, metallbNamespace),
 ): AdmissionVerdict {
   const kind = request.kind.kind;
   const object = request.object ?? undefined;
@@ -99,7 +115,7 @@ export function decideAdmission(
   const key = configInputOf(kind);
   if (key === undefined) return { allowed: true };
 
-  const before = problemsOf(view, metallbNamespace);
+  const before = judgeBefore();
   const after = problemsOf(withObject(view, key, object, metallbNamespace), metallbNamespace);
   const known = new Set(before.problems.map(formatProblem));
   const introduced = after.problems.filter(

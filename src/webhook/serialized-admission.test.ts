@@ -60,6 +60,23 @@ describe('admission against the caches plus what it admitted', () => {
     expect(second.message).toMatch(/IPAddressPool\/metallb-system\/second: spec\.addresses\[0\].*first/);
   });
 
+  it('judges the view as it is at each request, though it judges an unchanged view only once', () => {
+    pools().set(pool('a', '192.0.2.0/24'));
+    pools().set(pool('d', '198.51.100.0/24'));
+    // Dry runs: nothing is remembered, so only the cache changes what the view holds.
+    const updateD = () =>
+      admission.decide(poolRequest('UPDATE', pool('d', '198.51.100.0/25', 'uid-d', '2'), { dryRun: true }));
+    expect(updateD().allowed).toBe(true);
+    expect(updateD().allowed).toBe(true);
+    // Stored past the webhook (e.g. while it was down): a problem that exists before the request, which an
+    // unrelated change must not be blamed for. A judgement of the view kept from before would blame it.
+    pools().set(pool('b', '192.0.2.128/25'));
+    expect(updateD().allowed).toBe(true);
+    // And one the request does introduce is still refused.
+    const overlapping = admission.decide(poolRequest('CREATE', pool('c', '198.51.100.0/26')));
+    expect(overlapping.allowed).toBe(false);
+  });
+
   it('judges against the cache alone once the cache shows the admitted object', () => {
     const first = pool('first', '192.0.2.0/24');
     admission.decide(poolRequest('CREATE', first));

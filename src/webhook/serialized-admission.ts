@@ -17,8 +17,8 @@ import { configInputOf, configInputKeys, type ConfigInputKey } from '../api/kind
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { KubeObject } from '../runtime/kube-object.js';
 import { silentLogger, type Logger } from '../runtime/logging.js';
-import { decideAdmission, type ClusterView } from './admission-policy.js';
-import { trimConfigObject, type ClusterCaches } from './cluster-cache.js';
+import { decideAdmission, judgeView, type ClusterView, type Judgement } from './admission-policy.js';
+import { trimConfigObject, type ClusterCacheKey, type ClusterCaches } from './cluster-cache.js';
 import type { AdmissionRequest, AdmissionVerdict } from './server.js';
 
 type RawObject = Record<string, unknown>;
@@ -59,6 +59,13 @@ export class SerializedAdmission {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly pendingTtlMs: number;
+  /**
+   * Counts every change to what view() returns (a cache event, a pending admission added or dropped), so
+   * the judgement of the unchanged view is computed once, not once per request: with 1,000 pools it costs
+   * as much as judging the request itself.
+   */
+  private generation = 0;
+  private baseline: { readonly generation: number; readonly judgement: Judgement } | undefined;
 
   constructor(private readonly options: SerializedAdmissionOptions) {
     this.clock = options.clock ?? systemClock;
@@ -72,6 +79,12 @@ export class SerializedAdmission {
         onDelete: (object) => this.observe(key, object),
       });
     }
+    const changed = () => {
+      this.generation += 1;
+    };
+    for (const key of ['secrets', 'nodes', 'namespaces'] as const satisfies readonly ClusterCacheKey[]) {
+      options.caches[key].addHandler({ onAdd: changed, onUpdate: changed, onDelete: changed });
+    }
   }
 
   /**
@@ -80,7 +93,8 @@ export class SerializedAdmission {
    */
   decide(request: AdmissionRequest): AdmissionVerdict {
     this.expire();
-    const verdict = decideAdmission(request, this.view(), this.options.namespace);
+    const view = this.view();
+    const verdict = decideAdmission(request, view, this.options.namespace, () => this.judged(view));
     if (verdict.allowed && !request.dryRun) this.remember(request);
     return verdict;
   }
@@ -118,6 +132,14 @@ export class SerializedAdmission {
     };
   }
 
+  /** The judgement of `view`, which is this generation's. */
+  private judged(view: ClusterView): Judgement {
+    if (this.baseline?.generation !== this.generation) {
+      this.baseline = { generation: this.generation, judgement: judgeView(view, this.options.namespace) };
+    }
+    return this.baseline.judgement;
+  }
+
   private remember(request: AdmissionRequest): void {
     if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return;
     const key = configInputOf(request.kind.kind);
@@ -130,6 +152,7 @@ export class SerializedAdmission {
       ...object,
       metadata: { ...metadata, name, namespace: this.options.namespace },
     } as KubeObject);
+    this.generation += 1;
     this.pending.get(key)?.set(name, {
       kind: request.kind.kind,
       object: trimmed,
@@ -144,6 +167,8 @@ export class SerializedAdmission {
 
   /** The cache moved past the state a pending admission was judged against: the cache is the truth again. */
   private observe(key: ConfigInputKey, object: KubeObject): void {
+    // The cache changed, whether or not a pending admission is settled by it.
+    this.generation += 1;
     const name = object.metadata?.name;
     const byName = this.pending.get(key);
     const entry = name === undefined ? undefined : byName?.get(name);
@@ -160,6 +185,7 @@ export class SerializedAdmission {
       for (const [name, entry] of byName) {
         if (entry.expiresAt > now) continue;
         byName.delete(name);
+        this.generation += 1;
         this.log.info(
           { object: `${entry.kind}/${this.options.namespace}/${name}`, pendingTtlMs: this.pendingTtlMs },
           'an admitted object never reached the cache (refused later by the API server?); no longer counting it',
