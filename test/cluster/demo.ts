@@ -129,7 +129,7 @@ async function kubeletStep(demo: DemoContext, olm: LocalOlm): Promise<void> {
   if (!routesFile) throw new Error('the demo cluster runs without a service proxy');
   await startWebhookAsPod(olm, {
     namespace: ns,
-    workDir: demo.stateDir,
+    workDir: webhookCertsDir(demo.stateDir),
     start: (args) => demo.startComponent('webhook', args, webhookServiceAccount),
     route: (destination, target) => {
       addRoute(routesFile, destination, target);
@@ -172,6 +172,11 @@ async function samplesStep(demo: DemoContext): Promise<void> {
   console.log(refused.output.trim());
 }
 
+/** Where the webhook's copy of the certificate OLM issued is kept, while the demo runs. */
+function webhookCertsDir(stateDir: string): string {
+  return join(stateDir, 'webhook-certs');
+}
+
 function componentsFile(stateDir: string): string {
   return join(stateDir, 'components.json');
 }
@@ -199,6 +204,7 @@ async function stopComponents(stateDir: string): Promise<void> {
   while (pids.some(alive) && Date.now() < deadline) await sleep(200);
   for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
   rmSync(componentsFile(stateDir), { force: true });
+  rmSync(webhookCertsDir(stateDir), { recursive: true, force: true });
 }
 
 async function operatorStep(demo: DemoContext): Promise<void> {
@@ -499,6 +505,8 @@ async function main(): Promise<void> {
   const identityDir = join(stateDir, 'identities');
   mkdirSync(logDir, { recursive: true });
   mkdirSync(identityDir, { recursive: true });
+  rmSync(webhookCertsDir(stateDir), { recursive: true, force: true });
+  mkdirSync(webhookCertsDir(stateDir), { recursive: true });
   const started = Date.now();
   const step = (text: string) =>
     console.log(`\n==> [${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${text}`);
@@ -638,6 +646,7 @@ async function main(): Promise<void> {
       for (const component of components.reverse()) await component.stop();
       await olm?.stop();
       rmSync(componentsFile(stateDir), { force: true });
+      rmSync(webhookCertsDir(stateDir), { recursive: true, force: true });
       await stopSupervised(stateDir);
     }
   }
