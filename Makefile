@@ -122,8 +122,9 @@ cluster-down: build
 cluster-status: build
 	node dist/test/cluster/cli.js status
 
-## demo: the product's main job on the embedded default (DEMO_FLAGS=--keep leaves it running)
-demo: build cluster-bins
+## demo: the product's main job on the embedded default, installed through a real OLM by Subscription
+## (DEMO_FLAGS=--keep leaves it running)
+demo: build cluster-bins olm-runtime
 	node dist/test/cluster/demo.js $(DEMO_FLAGS)
 
 demo-down: build

@@ -19,6 +19,8 @@ async function main(): Promise<number> {
       'parent-pid': { type: 'string' },
       audit: { type: 'boolean', default: false },
       address: { type: 'string' },
+      'without-crds': { type: 'boolean', default: false },
+      'service-proxy': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -40,6 +42,8 @@ async function main(): Promise<number> {
         '  --parent-pid PID  serve: stop when this process is gone',
         '  --audit           serve/up: write an API audit log in the work folder',
         '  --address IP      serve/up: address the API server listens on (default 127.0.0.1)',
+        '  --without-crds    serve: leave the CRDs to an installer (OLM)',
+        "  --service-proxy   serve: route the API server's Service calls through a proxy (service-routes.json)",
       ].join('\n'),
     );
     return command ? 0 : 2;
@@ -51,6 +55,8 @@ async function main(): Promise<number> {
         audit: values.audit as boolean,
         ...(values['parent-pid'] ? { parentPid: Number(values['parent-pid']) } : {}),
         ...(values.address ? { address: values.address as string } : {}),
+        crds: !(values['without-crds'] as boolean),
+        serviceProxy: values['service-proxy'] as boolean,
       });
       return 0;
     case 'up': {

@@ -1,16 +1,34 @@
 /**
  * The product's main job on the embedded default: a local control plane (three workers and a tainted
- * control-plane node), MetalLB's components running against it as local processes, config/samples applied
- * through the admission webhook, and what the cluster then shows. Stops everything at the end unless
- * --keep is given.
+ * control-plane node) with a real OLM serving catalog/, MetalLB installed by Subscription as on OpenShift,
+ * config/samples applied through the admission webhook OLM configured, and what the cluster then shows.
+ * Kwok nodes run no containers, so the demo plays the kubelet: the operator and webhook Deployments' pods,
+ * then the controller and speakers the operator rendered, run as local processes, each impersonating its
+ * pod's ServiceAccount. Stops everything at the end unless --keep is given.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import {
+  installNamespace,
+  operatorServiceAccount,
+  webhookServiceAccount,
+} from '../../src/manifests/install/names.js';
+import { LocalOlm } from '../olm/local-olm.js';
+import {
+  jsonpath,
+  startWebhookAsPod,
+  subscribe,
+  subscriptionName,
+  waitForCsvSucceeded,
+  waitForInstallPlanComplete,
+} from '../olm/subscription.js';
+import { serviceAccountUser, writeImpersonatingKubeconfig } from './impersonation.js';
 import { repoRoot } from './local-cluster.js';
 import { waitFor } from './wait-for.js';
-import { ManagedProcess, freePort, sleep } from './processes.js';
+import { ManagedProcess, sleep } from './processes.js';
+import { addRoute } from './service-proxy.js';
 import { startSupervised, stopSupervised, type ClusterState } from './supervisor.js';
 
 const run = promisify(execFile);
@@ -21,33 +39,130 @@ export interface DemoContext {
   kubectl(...args: string[]): Promise<string>;
   /** kubectl that may fail: returns stdout and stderr together instead of throwing. */
   kubectlMayFail(stdin: string, ...args: string[]): Promise<{ code: number; output: string }>;
-  startComponent(name: string, args: readonly string[], env?: Record<string, string>): ManagedProcess;
+  /** Runs `metallb <name>` as a process, as `serviceAccount` of metallb-system when given (else as admin). */
+  startComponent(name: string, args: readonly string[], serviceAccount?: string): ManagedProcess;
+  /**
+   * A kubeconfig acting as ServiceAccount `serviceAccount` of metallb-system, from `base` (default the admin's);
+   * with `node`, as a token bound to that node, as a DaemonSet pod's is.
+   */
+  identity(serviceAccount: string, options?: { base?: string; node?: string }): Promise<string>;
   step(text: string): void;
 }
 
-async function webhookStep(demo: DemoContext): Promise<void> {
-  demo.step('starting the admission webhook (metallb webhook) and registering it with the API server');
-  const port = await freePort();
-  demo.startComponent('webhook', [
-    `--host=127.0.0.1`,
-    `--port=${port}`,
-    `--local-url=https://127.0.0.1:${port}`,
-  ]);
-  await waitFor('the webhook to be registered', async () => {
-    const caBundle = await demo.kubectl(
-      'get',
-      'validatingwebhookconfiguration',
-      'metallb-webhook-configuration',
-      '-o',
-      'jsonpath={.webhooks[0].clientConfig.caBundle}',
-    );
-    return caBundle.length > 0;
-  });
-  // The API server may take a moment to start calling a new webhook configuration.
-  await sleep(1000);
+const ns = installNamespace;
 
-  demo.step('applying config/samples to metallb-system, through the webhook');
-  console.log(await demo.kubectl('apply', '-f', join(repoRoot, 'config/samples')));
+/** A real OLM, then the OpenShift procedure: Namespace, OperatorGroup, Subscription; returns the CSV's name. */
+async function olmInstallStep(demo: DemoContext, olm: LocalOlm): Promise<string> {
+  demo.step(
+    `installing through OLM: Namespace ${ns} (openshift.io/cluster-monitoring=true), OperatorGroup, Subscription to channel stable`,
+  );
+  console.log((await subscribe(olm, ns)).trim());
+  const installPlan = await waitForInstallPlanComplete(olm, ns);
+  console.log(`   InstallPlan ${installPlan}: approved and Complete`);
+  console.log(await demo.kubectl('get', 'installplans', '-n', ns, '-o', 'wide'));
+  const csv = await waitFor(
+    'the Subscription to name its installed CSV',
+    async () =>
+      (await jsonpath(olm, ['subscription', subscriptionName], '{.status.installedCSV}', ns)) || undefined,
+    60_000,
+  );
+  await waitForCsvSucceeded(olm, csv, ns);
+  console.log(`   ClusterServiceVersion ${csv}: phase Succeeded`);
+  console.log(await demo.kubectl('get', 'subscriptions,clusterserviceversions', '-n', ns));
+
+  demo.step(
+    `what the CSV ${csv} made OLM create: Deployments, ServiceAccounts, RBAC, CRDs, webhook configurations`,
+  );
+  const owned = `olm.owner=${csv}`;
+  console.log(await demo.kubectl('get', 'deployments,serviceaccounts,services', '-n', ns, '-l', owned));
+  console.log(await demo.kubectl('get', 'roles,rolebindings', '-n', ns, '-l', owned));
+  console.log(await demo.kubectl('get', 'clusterroles,clusterrolebindings', '-l', owned));
+  const crds = (await demo.kubectl('get', 'crd', '-o', 'name'))
+    .split('\n')
+    .filter((l) => l.endsWith('.metallb.io'));
+  console.log(`   CRDs (${crds.length}): ${crds.map((l) => l.split('/')[1]).join(', ')}`);
+  const webhooks = JSON.parse(
+    await demo.kubectl('get', 'validatingwebhookconfigurations', '-l', owned, '-o', 'json'),
+  ) as {
+    items: {
+      metadata: { name: string };
+      webhooks: { clientConfig: { service?: { name: string; namespace: string }; caBundle?: string } }[];
+    }[];
+  };
+  for (const configuration of webhooks.items) {
+    const hook = configuration.webhooks[0]?.clientConfig;
+    console.log(
+      `   ValidatingWebhookConfiguration ${configuration.metadata.name}: Service ` +
+        `${hook?.service?.namespace}/${hook?.service?.name}, caBundle ${hook?.caBundle ? 'set by OLM' : 'missing'}`,
+    );
+  }
+  const conversion = await jsonpath(
+    olm,
+    ['crd', 'bgppeers.metallb.io'],
+    '{.spec.conversion.strategy} {.spec.conversion.webhook.clientConfig.service.name}',
+    'default',
+  );
+  console.log(`   CRD bgppeers.metallb.io conversion: ${conversion}`);
+  return csv;
+}
+
+/**
+ * Kwok nodes run no containers: the demo plays the kubelet for the operator and webhook Deployments the CSV
+ * created, running each as a process with the pod's identity (its ServiceAccount, by impersonation) and the
+ * webhook with the certificate OLM issued, behind the Service OLM created.
+ */
+async function kubeletStep(demo: DemoContext, olm: LocalOlm): Promise<void> {
+  demo.step(
+    "kwok nodes run no containers, so the demo plays the kubelet for the CSV's Deployments: their pods as processes with the pods' ServiceAccounts",
+  );
+  console.log(
+    await demo.kubectl(
+      'get',
+      'deployments',
+      '-n',
+      ns,
+      '-o',
+      'custom-columns=DEPLOYMENT:.metadata.name,SERVICEACCOUNT:.spec.template.spec.serviceAccountName,ARGS:.spec.template.spec.containers[0].args',
+    ),
+  );
+  const routesFile = demo.state.serviceRoutesFile;
+  if (!routesFile) throw new Error('the demo cluster runs without a service proxy');
+  await startWebhookAsPod(olm, {
+    namespace: ns,
+    workDir: webhookCertsDir(demo.stateDir),
+    start: (args) => demo.startComponent('webhook', args, webhookServiceAccount),
+    route: (destination, target) => {
+      addRoute(routesFile, destination, target);
+      console.log(
+        `   the API server's calls to Service ${destination} reach the webhook at ${target.host}:${target.port}`,
+      );
+    },
+  });
+  demo.startComponent(
+    'operator',
+    [
+      `--namespace=${ns}`,
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--metrics-bind-address=0',
+      '--leader-elect=true',
+    ],
+    operatorServiceAccount,
+  );
+}
+
+async function samplesStep(demo: DemoContext): Promise<void> {
+  demo.step('applying config/samples to metallb-system, through the webhook OLM configured');
+  const samples = join(repoRoot, 'config/samples');
+  // Until the webhook serves, the API server refuses (failurePolicy Fail): a server-side dry run calls it too.
+  await waitFor(
+    'the webhook to answer the API server',
+    async () =>
+      (await demo.kubectlMayFail('', 'apply', '--dry-run=server', '-f', samples)).code === 0
+        ? true
+        : undefined,
+    60_000,
+  );
+  console.log(await demo.kubectl('apply', '-f', samples));
 
   demo.step('a pool overlapping the sample pools is refused at apply time, with the reason');
   const overlapping =
@@ -55,6 +170,11 @@ async function webhookStep(demo: DemoContext): Promise<void> {
     'spec: {addresses: [192.0.2.128/25]}\n';
   const refused = await demo.kubectlMayFail(overlapping, 'apply', '-f', '-');
   console.log(refused.output.trim());
+}
+
+/** Where the webhook's copy of the certificate OLM issued is kept, while the demo runs. */
+function webhookCertsDir(stateDir: string): string {
+  return join(stateDir, 'webhook-certs');
 }
 
 function componentsFile(stateDir: string): string {
@@ -84,13 +204,11 @@ async function stopComponents(stateDir: string): Promise<void> {
   while (pids.some(alive) && Date.now() < deadline) await sleep(200);
   for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
   rmSync(componentsFile(stateDir), { force: true });
+  rmSync(webhookCertsDir(stateDir), { recursive: true, force: true });
 }
 
 async function operatorStep(demo: DemoContext): Promise<void> {
-  demo.step(
-    'starting the operator (metallb operator): the sample MetalLB resource becomes the controller and speakers',
-  );
-  demo.startComponent('operator', ['--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=0']);
+  demo.step('the operator turns the sample MetalLB resource into the controller and speakers');
   await waitFor(
     'the MetalLB resource to be Available',
     async () =>
@@ -107,13 +225,14 @@ async function operatorStep(demo: DemoContext): Promise<void> {
   );
   console.log(await demo.kubectl('get', 'metallbs.metallb.io', '-n', 'metallb-system', '-o', 'wide'));
   console.log(await demo.kubectl('get', 'deployments,daemonsets,pods', '-n', 'metallb-system', '-o', 'wide'));
+  console.log(await demo.kubectl('get', 'serviceaccounts,roles,rolebindings', '-n', 'metallb-system'));
 }
 
 async function controllerStep(demo: DemoContext): Promise<string> {
   demo.step(
-    'starting the controller (metallb controller) and exposing a Deployment as a LoadBalancer Service',
+    "starting the controller (the operator's controller Deployment, as its ServiceAccount) and exposing a Deployment as a LoadBalancer Service",
   );
-  demo.startComponent('controller', ['--port=0', '--health-probe-port=0']);
+  demo.startComponent('controller', [`--namespace=${ns}`, '--port=0', '--health-probe-port=0'], 'controller');
   await demo.kubectl(
     'create',
     'deployment',
@@ -227,7 +346,24 @@ async function bgpStep(demo: DemoContext): Promise<void> {
       `apiVersion: v1\nkind: Service\nmetadata: {name: web-bgp, namespace: default, annotations: {metallb.io/address-pool: demo-bgp}}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}`,
     ].join('\n---\n');
     console.log((await demo.kubectlMayFail(objects, 'apply', '-f', '-')).output.trim());
-    speakers.push(...(await startSpeakers(topology)));
+    console.log(
+      `   the speaker DaemonSet's pods, played by processes as ${serviceAccountUser(ns, 'speaker')} bound to their node`,
+    );
+    // A --kubeconfig after the helper's own wins (the CLI takes the last of a repeated flag).
+    const asSpeaker = await Promise.all(
+      topology.nodes.map(async (node) => ({
+        node: node.name,
+        kubeconfig: await demo.identity('speaker', { node: node.name }),
+      })),
+    );
+    speakers.push(
+      ...(await startSpeakers(topology, (node) => ({
+        extraArgs: [
+          `--kubeconfig=${asSpeaker.find((entry) => entry.node === node.name)?.kubeconfig ?? ''}`,
+          `--namespace=${ns}`,
+        ],
+      }))),
+    );
     const ip = await (async () => {
       let found = '';
       await waitFor('web-bgp to get an IP', async () => {
@@ -282,7 +418,22 @@ async function l2Step(demo: DemoContext): Promise<void> {
       `   LAN 198.51.100.0/24 on a bridge with MLD snooping: client ${lab.client.lan.ipv4} (${lab.client.lan.mac}), ` +
         lab.nodes.map((n) => `${n.name} ${n.lan.ipv4} (${n.lan.mac})`).join(', '),
     );
-    for (const node of nodes) speakers.set(node, await lab.startSpeaker(node, ['--log-level', 'info']));
+    console.log(
+      `   the speaker DaemonSet's pods, played by processes as ${serviceAccountUser(ns, 'speaker')} bound to their node`,
+    );
+    for (const node of nodes) {
+      // Through the lab's API relay, as the speaker; a --kubeconfig after the lab's own wins.
+      const kubeconfig = await demo.identity('speaker', { base: lab.kubeconfigFor(node), node });
+      speakers.set(
+        node,
+        await lab.startSpeaker(node, [
+          '--log-level',
+          'info',
+          `--kubeconfig=${kubeconfig}`,
+          `--namespace=${ns}`,
+        ]),
+      );
+    }
     const objects = [
       `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: demo-l2, namespace: metallb-system}\nspec: {addresses: ["198.51.100.200-198.51.100.210"], autoAssign: false}`,
       `apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: demo-l2, namespace: metallb-system}\nspec: {ipAddressPools: [demo-l2]}`,
@@ -339,7 +490,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: make demo [DEMO_FLAGS=--keep]\n\n  --keep            leave the cluster and components running (stop them with make demo-down)\n  --down            stop a kept demo\n  --state-dir DIR   where the demo keeps its kubeconfig and logs (default .local/demo)',
+      'Usage: make demo [DEMO_FLAGS=--keep]\n\n  --keep            leave the cluster, OLM and components running (stop them with make demo-down)\n  --down            stop a kept demo\n  --state-dir DIR   where the demo keeps its kubeconfig and logs (default .local/demo)',
     );
     return;
   }
@@ -351,13 +502,43 @@ async function main(): Promise<void> {
     return;
   }
   const logDir = join(stateDir, 'logs');
+  const identityDir = join(stateDir, 'identities');
   mkdirSync(logDir, { recursive: true });
-  const step = (text: string) => console.log(`\n==> ${text}`);
+  mkdirSync(identityDir, { recursive: true });
+  rmSync(webhookCertsDir(stateDir), { recursive: true, force: true });
+  mkdirSync(webhookCertsDir(stateDir), { recursive: true });
+  const started = Date.now();
+  const step = (text: string) =>
+    console.log(`\n==> [${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${text}`);
   step(
-    'starting a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)',
+    'starting a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok), without the CRDs: OLM installs them',
   );
-  const state = await startSupervised({ stateDir, ...(values.keep ? {} : { parentPid: process.pid }) });
+  const state = await startSupervised({
+    stateDir,
+    crds: false,
+    serviceProxy: true,
+    ...(values.keep ? {} : { parentPid: process.pid }),
+  });
   const components: ManagedProcess[] = [];
+  let olm: LocalOlm | undefined;
+  // Every process the demo leaves behind with --keep, for make demo-down (and the next make demo).
+  const track = () =>
+    writeFileSync(
+      componentsFile(stateDir),
+      JSON.stringify([...components.map((c) => c.pid), ...(olm?.pids ?? [])].filter(Boolean)),
+    );
+  const identityKubeconfig = (
+    serviceAccount: string,
+    base = state.kubeconfig,
+    node?: string,
+    extra: Record<string, string[]> = {},
+  ): string =>
+    writeImpersonatingKubeconfig(
+      base,
+      serviceAccountUser(ns, serviceAccount),
+      join(identityDir, `${serviceAccount}${node ? `-${node}` : ''}.kubeconfig`),
+      extra,
+    );
   const kubectlArgs = (args: readonly string[]) => [`--kubeconfig=${state.kubeconfig}`, ...args];
   const demo: DemoContext = {
     state,
@@ -376,24 +557,47 @@ async function main(): Promise<void> {
         return { code: 1, output: `${failure.stdout ?? ''}${failure.stderr ?? ''}` };
       }
     },
-    startComponent: (name, args, env) => {
+    identity: async (serviceAccount, { base = state.kubeconfig, node } = {}) => {
+      const { nodeNameExtra } = await import('./lab/identities.js');
+      return identityKubeconfig(serviceAccount, base, node, node ? { [nodeNameExtra]: [node] } : {});
+    },
+    startComponent: (name, args, serviceAccount) => {
+      const kubeconfig = serviceAccount ? identityKubeconfig(serviceAccount) : state.kubeconfig;
       const component = ManagedProcess.start(
         `metallb ${name}`,
         process.execPath,
-        [join(repoRoot, 'dist/src/cli/main.js'), name, `--kubeconfig=${state.kubeconfig}`, ...args],
+        [join(repoRoot, 'dist/src/cli/main.js'), name, `--kubeconfig=${kubeconfig}`, ...args],
         join(logDir, `${name}.log`),
-        { ...process.env, ...env },
+        process.env,
       );
       components.push(component);
-      writeFileSync(componentsFile(stateDir), JSON.stringify(components.map((c) => c.pid).filter(Boolean)));
-      console.log(`   metallb ${name} running (pid ${component.pid}); log: ${join(logDir, `${name}.log`)}`);
+      track();
+      const identity = serviceAccount ? ` as ${serviceAccountUser(ns, serviceAccount)}` : '';
+      console.log(
+        `   metallb ${name} running${identity} (pid ${component.pid}); log: ${join(logDir, `${name}.log`)}`,
+      );
       return component;
     },
   };
+  let installedCsv: string | undefined;
   try {
     console.log(`API server at ${state.server}`);
     console.log(await demo.kubectl('get', 'nodes', '-o', 'wide'));
-    await demo.kubectl('create', 'namespace', 'metallb-system');
+
+    step(
+      `starting OLM: its CRDs, its olm and catalog operators, and \`opm serve catalog/\` behind a CatalogSource`,
+    );
+    olm = await LocalOlm.start({
+      kubeconfig: state.kubeconfig,
+      clusterBinDir: state.binDir,
+      workDir: join(stateDir, 'olm'),
+      log: (line) => console.log(`   ${line}`),
+    });
+    track();
+    console.log(await demo.kubectl('get', 'catalogsources', '-A'));
+    console.log(`   OLM logs: ${join(stateDir, 'olm', 'logs')}`);
+
+    installedCsv = await olmInstallStep(demo, olm);
     // The sample MetalLB resource runs the speakers with this RuntimeClass; pods are refused without it.
     await demo.kubectlMayFail(
       'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: metallb-runtime}\nhandler: runc\n',
@@ -401,8 +605,8 @@ async function main(): Promise<void> {
       '-f',
       '-',
     );
-
-    await webhookStep(demo);
+    await kubeletStep(demo, olm);
+    await samplesStep(demo);
     await operatorStep(demo);
     await controllerStep(demo);
     await metricsStep(demo);
@@ -427,25 +631,32 @@ async function main(): Promise<void> {
     }
   } finally {
     if (!values.keep) {
-      step('stopping the components and the local control plane');
-      // While the operator still runs, so its finalizer can remove what it created.
-      await demo.kubectlMayFail(
-        '',
-        'delete',
-        'metallbs.metallb.io',
-        '--all',
-        '-n',
-        'metallb-system',
-        '--timeout=30s',
+      step(
+        'uninstalling: the MetalLB resource, then the Subscription and the CSV; stopping OLM, the components and the control plane',
       );
+      // While the operator still runs, so its finalizer can remove what it created.
+      const deleted = [
+        await demo.kubectlMayFail('', 'delete', 'metallbs.metallb.io', '--all', '-n', ns, '--timeout=30s'),
+        await demo.kubectlMayFail('', 'delete', 'subscription', subscriptionName, '-n', ns, '--timeout=30s'),
+        ...(installedCsv
+          ? [await demo.kubectlMayFail('', 'delete', 'csv', installedCsv, '-n', ns, '--timeout=60s')]
+          : []),
+      ];
+      for (const result of deleted) if (result.output.trim()) console.log(`   ${result.output.trim()}`);
       for (const component of components.reverse()) await component.stop();
+      await olm?.stop();
       rmSync(componentsFile(stateDir), { force: true });
+      rmSync(webhookCertsDir(stateDir), { recursive: true, force: true });
       await stopSupervised(stateDir);
     }
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(`demo failed: ${(error as Error).message}`);
-  process.exit(1);
-});
+main().then(
+  // With --keep the components and OLM outlive the demo: do not wait for them.
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`demo failed: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

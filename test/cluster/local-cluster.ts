@@ -54,7 +54,7 @@ export interface LocalClusterOptions {
    * Send the API server's calls to Services (webhooks, CRD conversion) through a proxy the test routes to
    * processes on loopback (`cluster.serviceProxy.route`): for webhooks whose configuration someone else owns.
    */
-  readonly serviceProxy?: boolean;
+  readonly serviceProxy?: boolean | { readonly routesFile: string };
   readonly log?: (line: string) => void;
 }
 
@@ -124,7 +124,11 @@ export class LocalCluster {
       cluster.writeKubeconfig(pki);
       const etcdUrl = await cluster.startEtcd();
       log(`etcd ready at ${etcdUrl}`);
-      if (options.serviceProxy) cluster.proxy = await ServiceProxy.start(join(workDir, 'service-proxy.sock'));
+      if (options.serviceProxy)
+        cluster.proxy = await ServiceProxy.start(
+          join(workDir, 'service-proxy.sock'),
+          typeof options.serviceProxy === 'object' ? options.serviceProxy.routesFile : undefined,
+        );
       await cluster.startApiServer(pki, etcdUrl, address, apiPort, options.audit ?? false);
       log(`kube-apiserver ready at ${server}`);
       await cluster.startControllers(pki);

@@ -3,11 +3,12 @@
  * server's "cluster" egress (webhook and conversion calls to a Service's cluster IP) goes through this HTTP
  * CONNECT proxy on a Unix socket, which forwards the destinations a test registers to a process on loopback
  * and refuses every other one. TLS stays end to end, so the caller still checks the Service's DNS name against
- * the certificate whoever manages the webhook (OLM, cert-manager) issued.
+ * the certificate whoever manages the webhook (OLM, cert-manager) issued. A proxy in another process (the
+ * supervisor of `make demo`) takes its routes from a file that whoever runs the webhook writes (addRoute).
  */
 import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 
 export class ServiceProxy {
@@ -17,12 +18,14 @@ export class ServiceProxy {
   private constructor(
     readonly socketPath: string,
     private readonly server: Server,
+    private readonly routesFile: string | undefined,
   ) {}
 
-  static async start(socketPath: string): Promise<ServiceProxy> {
+  /** `routesFile`: where routes added from other processes are looked up (see addRoute), if anywhere. */
+  static async start(socketPath: string, routesFile?: string): Promise<ServiceProxy> {
     rmSync(socketPath, { force: true });
     const server = createServer((_request, response) => response.writeHead(405).end());
-    const proxy = new ServiceProxy(socketPath, server);
+    const proxy = new ServiceProxy(socketPath, server, routesFile);
     server.on('connect', (request, client: Socket, head: Buffer) =>
       proxy.tunnel(request.url ?? '', client, head),
     );
@@ -65,7 +68,7 @@ export class ServiceProxy {
     this.sockets.add(client);
     client.once('close', () => this.sockets.delete(client));
     client.on('error', () => client.destroy());
-    const target = this.routes.get(destination);
+    const target = this.routes.get(destination) ?? readRoutes(this.routesFile)[destination];
     if (!target) {
       client.end(`HTTP/1.1 502 Bad Gateway\r\n\r\nno route to ${destination}\r\n`);
       return;
@@ -84,4 +87,24 @@ export class ServiceProxy {
     upstream.on('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
     client.once('close', () => upstream.destroy());
   }
+}
+
+type Routes = Record<string, { host: string; port: number } | undefined>;
+
+function readRoutes(routesFile: string | undefined): Routes {
+  if (!routesFile) return {};
+  try {
+    return JSON.parse(readFileSync(routesFile, 'utf8')) as Routes;
+  } catch {
+    return {};
+  }
+}
+
+/** Adds a route to the routes file of a proxy running in another process (ServiceProxy.start's routesFile). */
+export function addRoute(
+  routesFile: string,
+  destination: string,
+  target: { host: string; port: number },
+): void {
+  writeFileSync(routesFile, JSON.stringify({ ...readRoutes(routesFile), [destination]: target }, null, 2));
 }

@@ -17,6 +17,8 @@ export interface ClusterState {
   readonly workDir: string;
   readonly binDir: string;
   readonly pids: readonly number[];
+  /** With a service proxy: the file its routes are added to (service-proxy.ts addRoute). */
+  readonly serviceRoutesFile?: string;
 }
 
 export function stateFile(stateDir: string): string {
@@ -48,6 +50,10 @@ export interface ServeOptions {
   readonly audit?: boolean;
   readonly address?: string;
   readonly nodes?: readonly SimulatedNode[];
+  /** Install the product's CRDs (default true); false when an installer (OLM) brings them. */
+  readonly crds?: boolean;
+  /** Route the API server's calls to Services through a proxy, its routes in <stateDir>/service-routes.json. */
+  readonly serviceProxy?: boolean;
 }
 
 /** The supervisor's body: start, publish the state, wait for a signal (or the parent's death), stop. */
@@ -55,10 +61,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   mkdirSync(options.stateDir, { recursive: true });
   const kubeconfig = join(options.stateDir, 'kubeconfig');
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const serviceRoutesFile = options.serviceProxy ? join(options.stateDir, 'service-routes.json') : undefined;
+  if (serviceRoutesFile) writeFileSync(serviceRoutesFile, '{}');
   const cluster = await LocalCluster.start({
     kubeconfigPath: kubeconfig,
     audit: options.audit ?? false,
     log,
+    ...(options.crds === false ? { crdsDir: null } : {}),
+    ...(serviceRoutesFile ? { serviceProxy: { routesFile: serviceRoutesFile } } : {}),
     ...(options.address ? { address: options.address } : {}),
     ...(options.nodes ? { nodes: options.nodes } : {}),
   });
@@ -69,6 +79,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     workDir: cluster.workDir,
     binDir: cluster.binDir,
     pids: cluster.pids,
+    ...(serviceRoutesFile ? { serviceRoutesFile } : {}),
   };
   writeFileSync(stateFile(options.stateDir), JSON.stringify(state, null, 2));
   log(`cluster ready at ${cluster.server}`);
@@ -80,6 +91,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       await cluster.stop();
       rmSync(stateFile(options.stateDir), { force: true });
       rmSync(kubeconfig, { force: true });
+      if (serviceRoutesFile) rmSync(serviceRoutesFile, { force: true });
       log('stopped');
       process.exit(0);
     })();
@@ -111,6 +123,8 @@ export async function startSupervised(options: StartOptions): Promise<ClusterSta
   if (options.parentPid) args.push(`--parent-pid=${options.parentPid}`);
   if (options.audit) args.push('--audit');
   if (options.address) args.push(`--address=${options.address}`);
+  if (options.crds === false) args.push('--without-crds');
+  if (options.serviceProxy) args.push('--service-proxy');
   const logFile = join(stateDir, 'supervisor.log');
   const fd = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });

@@ -21,10 +21,17 @@ import {
 } from '../../src/manifests/install/names.js';
 import { ProductsAsServiceAccounts, forbiddenLines } from '../cluster/lab/identities.js';
 import { LocalCluster, repoRoot } from '../cluster/local-cluster.js';
-import { freePort } from '../cluster/processes.js';
 import { waitFor } from '../cluster/wait-for.js';
 import { type ProductProcess } from '../cluster/lab/product.js';
-import { LocalOlm, catalogSourceName, olmNamespace } from '../olm/local-olm.js';
+import { LocalOlm } from '../olm/local-olm.js';
+import {
+  jsonpath as olmJsonpath,
+  startWebhookAsPod,
+  subscribe,
+  subscriptionName,
+  waitForCsvSucceeded as csvSucceeded,
+  waitForInstallPlanComplete,
+} from '../olm/subscription.js';
 
 const ns = installNamespace;
 const catalogIndex = join(repoRoot, 'catalog', operatorName, 'index.yaml');
@@ -112,64 +119,24 @@ async function kubectl(args: readonly string[], stdin?: string): Promise<string>
   return olm.kubectl(args, stdin);
 }
 
-async function jsonpath(kindAndName: string[], path: string, namespace = ns): Promise<string> {
-  try {
-    return (await kubectl(['get', ...kindAndName, '-n', namespace, '-o', `jsonpath=${path}`])).trim();
-  } catch {
-    return '';
-  }
-}
+const jsonpath = (kindAndName: string[], path: string, namespace = ns): Promise<string> =>
+  olmJsonpath(olm, kindAndName, path, namespace);
 
 async function getJson<T>(args: string[]): Promise<T> {
   return JSON.parse(await kubectl(['get', ...args, '-o', 'json'])) as T;
 }
 
-/**
- * The webhook Deployment's pod, as a process: the certificate OLM issued for the webhook Service (the Secret
- * OLM mounts into the pod), and the Service's cluster IP routed to it, so the API server calls it exactly as
- * the webhook configurations OLM wrote say.
- */
-async function startWebhook(): Promise<ProductProcess> {
-  const serviceName = `${webhookDeploymentName}-service`;
-  // During an upgrade OLM replaces the Secret: wait for the one the current CSV's install made.
-  const secret = await waitFor(
-    `the webhook certificate Secret ${serviceName}-cert`,
-    () =>
-      getJson<{ data: Record<string, string> }>(['secret', `${serviceName}-cert`, '-n', ns]).catch(
-        () => undefined,
-      ),
-    60_000,
-  );
-  const certDir = mkdtempSync(join(workDir, 'webhook-certs-'));
-  for (const file of ['tls.crt', 'tls.key'])
-    writeFileSync(join(certDir, file), Buffer.from(secret.data[file] ?? '', 'base64'), { mode: 0o600 });
-  const port = await freePort();
-  const process = products.start(webhookServiceAccount, 'webhook', [
-    '--host=127.0.0.1',
-    `--port=${port}`,
-    `--cert-dir=${certDir}`,
-    `--namespace=${ns}`,
-  ]);
-  const service = await getJson<{ spec: { clusterIP: string; ports: { port: number }[] } }>([
-    'service',
-    serviceName,
-    '-n',
-    ns,
-  ]);
-  for (const servicePort of service.spec.ports)
-    cluster.serviceProxy.route(`${service.spec.clusterIP}:${servicePort.port}`, { host: '127.0.0.1', port });
-  return process;
-}
-
-async function waitForCsvSucceeded(name: string): Promise<void> {
-  await waitFor(
-    `CSV ${name} to succeed`,
-    async () => ((await jsonpath(['csv', name], '{.status.phase}')) === 'Succeeded' ? true : undefined),
-    120_000,
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}\nolm log:\n${readFileSync(olm.logFile('olm'), 'utf8').slice(-4000)}`);
+/** The webhook Deployment's pod, as a process with the CSV's webhook ServiceAccount (see startWebhookAsPod). */
+function startWebhook(): Promise<ProductProcess> {
+  return startWebhookAsPod(olm, {
+    namespace: ns,
+    workDir,
+    start: (args) => products.start(webhookServiceAccount, 'webhook', args),
+    route: (destination, target) => cluster.serviceProxy.route(destination, target),
   });
 }
+
+const waitForCsvSucceeded = (name: string): Promise<void> => csvSucceeded(olm, name, ns);
 
 async function metallbAvailable(): Promise<boolean> {
   return (
@@ -208,57 +175,10 @@ describe('installing through OLM by Subscription', () => {
   }, 90_000);
 
   it('installs by Subscription: InstallPlan Complete, CSV Succeeded, and what the CSV declares exists', async () => {
-    await kubectl(
-      ['apply', '-f', '-'],
-      [
-        `apiVersion: v1
-kind: Namespace
-metadata:
-  name: ${ns}
-  labels:
-    openshift.io/cluster-monitoring: "true"`,
-        `apiVersion: operators.coreos.com/v1
-kind: OperatorGroup
-metadata:
-  name: metallb-operator
-  namespace: ${ns}`,
-        `apiVersion: operators.coreos.com/v1alpha1
-kind: Subscription
-metadata:
-  name: metallb-operator-sub
-  namespace: ${ns}
-spec:
-  channel: stable
-  name: ${operatorName}
-  source: ${catalogSourceName}
-  sourceNamespace: ${olmNamespace}`,
-      ].join('\n---\n'),
-    );
-    const installPlan = await waitFor(
-      'the Subscription to get an InstallPlan',
-      async () =>
-        (await jsonpath(['subscription', 'metallb-operator-sub'], '{.status.installPlanRef.name}')) ||
-        undefined,
-      120_000,
-    ).catch((error: unknown) => {
-      throw new Error(
-        `${String(error)}\ncatalog log:\n${readFileSync(olm.logFile('catalog'), 'utf8').slice(-4000)}`,
-      );
-    });
-    await waitFor(
-      `InstallPlan ${installPlan} to complete`,
-      async () =>
-        (await jsonpath(['installplan', installPlan], '{.status.phase}')) === 'Complete' ? true : undefined,
-      180_000,
-    ).catch(async (error: unknown) => {
-      const status = await jsonpath(['installplan', installPlan], '{.status}');
-      throw new Error(
-        `${String(error)}\nInstallPlan status: ${status.slice(0, 4000)}\n` +
-          `catalog log:\n${readFileSync(olm.logFile('catalog'), 'utf8').slice(-6000)}`,
-      );
-    });
+    await subscribe(olm, ns);
+    await waitForInstallPlanComplete(olm, ns);
     await waitForCsvSucceeded(csv.metadata.name);
-    expect(await jsonpath(['subscription', 'metallb-operator-sub'], '{.status.installedCSV}')).toBe(
+    expect(await jsonpath(['subscription', subscriptionName], '{.status.installedCSV}')).toBe(
       csv.metadata.name,
     );
 
@@ -364,7 +284,7 @@ spec:
     await waitFor(
       `the Subscription to move to ${next}`,
       async () =>
-        (await jsonpath(['subscription', 'metallb-operator-sub'], '{.status.installedCSV}')) === next
+        (await jsonpath(['subscription', subscriptionName], '{.status.installedCSV}')) === next
           ? true
           : undefined,
       180_000,
@@ -400,7 +320,7 @@ spec:
   it('leaves nothing of ours behind once the MetalLB resource, the Subscription and the CSV are deleted', async () => {
     await kubectl(['delete', 'metallb', 'metallb', '-n', ns, '--timeout=90s']);
     await products.stopAll();
-    await kubectl(['delete', 'subscription', 'metallb-operator-sub', '-n', ns, '--timeout=60s']);
+    await kubectl(['delete', 'subscription', subscriptionName, '-n', ns, '--timeout=60s']);
     await kubectl(['delete', 'csv', installedCsv, '-n', ns, '--timeout=90s']);
     const kinds = [
       'deployments',
