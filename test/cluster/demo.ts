@@ -25,6 +25,7 @@ import {
   waitForInstallPlanComplete,
 } from '../olm/subscription.js';
 import { serviceAccountUser, writeImpersonatingKubeconfig } from './impersonation.js';
+import { componentEnv } from './component-env.js';
 import { repoRoot } from './local-cluster.js';
 import { waitFor } from './wait-for.js';
 import { ManagedProcess, sleep } from './processes.js';
@@ -568,7 +569,7 @@ async function main(): Promise<void> {
         process.execPath,
         [join(repoRoot, 'dist/src/cli/main.js'), name, `--kubeconfig=${kubeconfig}`, ...args],
         join(logDir, `${name}.log`),
-        process.env,
+        componentEnv(),
       );
       components.push(component);
       track();
