@@ -485,11 +485,30 @@ async function createServices(client: RawClient, count: number, concurrency: num
   return (performance.now() - started) / 1000;
 }
 
-/** One deletecollection for every bench Service, then until the watch has seen them all go. */
+/**
+ * One deletecollection for every bench Service, then until the watch has seen them all go. On a loaded machine
+ * the API server may answer 504 after its request timeout while it goes on deleting: then wait, and ask again
+ * only if nothing went for a minute.
+ */
 async function deleteServices(client: RawClient, assignments: Assignments): Promise<void> {
-  // The API server needs a while for thousands of objects.
-  await client.delete(`/api/v1/namespaces/${namespace}/services`, { timeoutMs: 600_000 });
-  while (assignments.services > 0) await sleep(200);
+  for (;;) {
+    try {
+      await client.delete(`/api/v1/namespaces/${namespace}/services`, { timeoutMs: 600_000 });
+    } catch (error) {
+      if (apiStatus(error) !== 504) throw error;
+      console.log(`deleting services: the API server timed out with ${assignments.services} left; waiting`);
+    }
+    let left = assignments.services;
+    let since = Date.now();
+    while (assignments.services > 0 && Date.now() - since < 60_000) {
+      await sleep(500);
+      if (assignments.services < left) {
+        left = assignments.services;
+        since = Date.now();
+      }
+    }
+    if (assignments.services === 0) return;
+  }
 }
 
 const seconds = (since: number): number => (performance.now() - since) / 1000;
@@ -854,6 +873,8 @@ async function main(): Promise<void> {
       const result = await runOnce(bench, spec, run);
       failed ||= result.distinct !== count || result.backlogDistinct !== count || result.changed !== 0;
       results.push(result);
+      // Each run's figures as soon as it ends: a later failure must not lose them.
+      console.log(report([result], [spec.name], count));
     }
     await assignments.stop();
     client.close();
