@@ -48,6 +48,7 @@ import { RawClient, apiStatus } from '../src/runtime/raw-client.js';
 import { installCrds, loadKubeConfig } from '../test/cluster/kube-setup.js';
 import { LocalCluster, repoRoot } from '../test/cluster/local-cluster.js';
 import { ManagedProcess, freePort, sleep } from '../test/cluster/processes.js';
+import { componentNodeOptions } from '../src/operator/render/node-options.js';
 import { bounded } from './bounded.js';
 
 const namespace = 'bench';
@@ -93,7 +94,8 @@ function ours(): ControllerSpec {
       '--metrics-insecure',
     ],
     // The same pod name across the restart, as a restarted container has: it takes the Lease back at once.
-    env: { METALLB_POD_NAME: '{podName}' },
+    // NODE_OPTIONS as the controller's container sets it (src/operator/render/node-options.ts).
+    env: { METALLB_POD_NAME: '{podName}', NODE_OPTIONS: componentNodeOptions },
     metricsScheme: 'http',
   };
 }
