@@ -408,7 +408,7 @@ describe('FrrApplier staged full apply (frr-staged.ts)', () => {
     await settle();
     expect(applier.status()).toMatchObject({ applied: false, consecutiveFailures: 1 });
     // The killed vtysh got the prefix-list entries in; the retry only adds the networks.
-    frr.running = config('198.51.100.1/32', '198.51.100.2/32').replace(/  network .*\n/g, '');
+    frr.running = config('198.51.100.1/32', '198.51.100.2/32').replace(/ {2}network .*\n/g, '');
     frr.steps.length = 0;
     await clock.advanceAsync(1000);
     await settle();
