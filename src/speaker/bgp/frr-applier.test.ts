@@ -354,6 +354,110 @@ describe('FrrApplier fast path for address changes', () => {
   });
 });
 
+describe('FrrApplier staged full apply (frr-staged.ts)', () => {
+  const config = (...entries: string[]) =>
+    [
+      'hostname worker-0',
+      ...entries.map((entry, index) => `ip prefix-list tor-allowed-ipv4 seq ${index + 2} permit ${entry}`),
+      'router bgp 64512',
+      ' address-family ipv4 unicast',
+      ...entries.map((entry) => `  network ${entry}`),
+      ' exit-address-family',
+      'exit',
+      '',
+    ].join('\n');
+
+  /** Also reads bgpd's running configuration, as LocalFrr does. */
+  class FakeFrrWithRunning extends FakeFrrWithVtysh {
+    running = 'frr version 8.4\n';
+    readonly readRunning = async () => ({ ok: true as const, text: this.running });
+  }
+
+  it('reloads without the addresses FRR lacks, adds them afterwards, and replays only the skeleton', async () => {
+    const frr = new FakeFrrWithRunning();
+    // FRR runs .1 already (a speaker restart); .2 and .3 are new.
+    frr.running = config('198.51.100.1/32');
+    const { applier, settle } = setup({}, frr);
+    const desired = config('198.51.100.1/32', '198.51.100.2/32', '198.51.100.3/32');
+    applier.setDesired(desired);
+    await settle();
+    const [replay, reload, ...chunks] = frr.steps;
+    // The replay (FRR may have restarted) carries no address line: replaying 10,000 of them takes minutes.
+    expect(replay).toBe(
+      'replay hostname worker-0\nrouter bgp 64512\n address-family ipv4 unicast\n exit-address-family\nexit',
+    );
+    // frr-reload.py keeps .1 (it runs and stays: no flap) and gets neither .2 nor .3.
+    expect(reload).toContain('permit 198.51.100.1/32');
+    expect(reload).toContain('  network 198.51.100.1/32');
+    expect(reload).not.toMatch(/198\.51\.100\.[23]/);
+    // Then the new lines: prefix-list entries before the networks they filter.
+    expect(chunks).toEqual([
+      'execute ip prefix-list tor-allowed-ipv4 seq 3 permit 198.51.100.2/32\nip prefix-list tor-allowed-ipv4 seq 4 permit 198.51.100.3/32',
+      'execute router bgp 64512\n address-family ipv4 unicast\n  network 198.51.100.2/32\n  network 198.51.100.3/32\n exit-address-family\nexit',
+    ]);
+    expect(readFileSync(join(dir, 'frr.conf'), 'utf8')).toBe(desired);
+    expect(applier.status()).toMatchObject({ applied: true, failing: false });
+    await applier.stop();
+  });
+
+  it('a chunk that fails fails the attempt; the retry starts from what FRR runs by then', async () => {
+    const frr = new FakeFrrWithRunning();
+    const { clock, applier, settle } = setup({}, frr);
+    frr.executeOutcomes.push({ ok: false, error: 'vtysh -f exited with no code: killed after 120000 ms' });
+    applier.setDesired(config('198.51.100.1/32', '198.51.100.2/32'));
+    await settle();
+    expect(applier.status()).toMatchObject({ applied: false, consecutiveFailures: 1 });
+    // The killed vtysh got the prefix-list entries in; the retry only adds the networks.
+    frr.running = config('198.51.100.1/32', '198.51.100.2/32').replace(/ {2}network .*\n/g, '');
+    frr.steps.length = 0;
+    await clock.advanceAsync(1000);
+    await settle();
+    expect(frr.steps.filter((step) => step.startsWith('execute'))).toEqual([
+      'execute router bgp 64512\n address-family ipv4 unicast\n  network 198.51.100.1/32\n  network 198.51.100.2/32\n exit-address-family\nexit',
+    ]);
+    expect(applier.status()).toMatchObject({ applied: true, failing: false });
+    await applier.stop();
+  });
+
+  it('does not probe FRR while an apply runs, so a busy FRR does not trigger a second full apply', async () => {
+    const frr = new FakeFrrWithRunning();
+    let release: (outcome: ApplyOutcome) => void = () => undefined;
+    const slow = new Promise<ApplyOutcome>((resolve) => (release = resolve));
+    const apply = frr.apply.bind(frr);
+    let applies = 0;
+    frr.apply = async (file: string) => {
+      applies += 1;
+      const outcome = await apply(file);
+      return applies === 2 ? slow : outcome;
+    };
+    const { clock, applier, settle } = setup({}, frr);
+    applier.setDesired(config('198.51.100.1/32'));
+    await settle();
+    frr.running = config('198.51.100.1/32');
+    // A structural change (a reload), slow because FRR is busy.
+    applier.setDesired(config('198.51.100.1/32').replace('hostname worker-0', 'hostname worker-1'));
+    await flushMicrotasks();
+    await flushMicrotasks();
+    // The daemons are too busy to answer `show daemons` within its timeout while they digest it.
+    frr.probeResult = { reachable: false, detail: 'vtysh was killed after 10000 ms' };
+    await clock.advanceAsync(5000);
+    await clock.advanceAsync(5000);
+    frr.probeResult = { reachable: true, daemons: ['zebra', 'bgpd', 'bfdd'], runningConfig: 'one' };
+    await clock.advanceAsync(5000);
+    release({ ok: true });
+    await settle();
+    await clock.advanceAsync(5000);
+    await settle();
+    await clock.advanceAsync(15000);
+    await settle();
+    // One replay (the first apply after start); the slow reload is not followed by another full apply.
+    expect(frr.steps.filter((step) => step.startsWith('replay'))).toHaveLength(1);
+    expect(applies).toBe(2);
+    expect(applier.status()).toMatchObject({ applied: true, reachable: true });
+    await applier.stop();
+  });
+});
+
 describe('writeFileAtomically', () => {
   it('replaces the file whole, with the given mode, leaving no temporary files', async () => {
     const path = join(dir, 'nested', 'frr.conf');

@@ -30,6 +30,7 @@ import { systemClock, type Clock, type Timer } from '../../runtime/clock.js';
 import { silentLogger, type Logger } from '../../runtime/logging.js';
 import type { ApplyOutcome, DaemonPids, FrrControl, FrrProbe } from './frr-control.js';
 import { incrementalCommands } from './frr-incremental.js';
+import { stagedPlan, type StagedPlan } from './frr-staged.js';
 
 export interface FrrApplierHooks {
   /** The applier became failing, or the error changed while failing. */
@@ -241,19 +242,12 @@ export class FrrApplier {
         await writeFileAtomically(file, text);
         this.written = text;
       }
-      const control = this.options.control;
       const fast = await this.applyIncrementally(text);
       incremental = fast?.ok === true;
       if (fast?.ok) {
         outcome = fast;
       } else {
-        if (this.replayNeeded && control.replay) {
-          // Its verdict does not matter: the reload that follows decides, and retries.
-          const replayed = await control.replay(file);
-          if (!replayed.ok)
-            this.log.debug({ err: { message: replayed.error } }, 'replaying the configuration complained');
-        }
-        outcome = await control.apply(file);
+        outcome = await this.applyFully(text);
       }
     } catch (error) {
       outcome = { ok: false, error: `cannot write ${file}: ${(error as Error).message}` };
@@ -263,6 +257,69 @@ export class FrrApplier {
       await this.succeeded(text, pidsBefore, durationMs, incremental);
     } else {
       this.failed(outcome.error, durationMs);
+    }
+  }
+
+  /**
+   * The whole configuration: frr-reload.py (after a replay when FRR may have restarted). Where the control
+   * can read the running configuration and run lines, staged (frr-staged.ts): frr-reload.py gets the
+   * desired text without the address lines FRR does not run yet, and those are added afterwards in
+   * bounded `vtysh -f` chunks. At 1,000 addresses and 10 peers this keeps frr-reload.py and the replay
+   * small on a fresh FRR, and lets a retry continue from what earlier chunks added.
+   */
+  private async applyFully(text: string): Promise<ApplyOutcome> {
+    const control = this.options.control;
+    const file = this.options.configFile;
+    const execute = control.execute?.bind(control);
+    let plan: StagedPlan | undefined;
+    if (execute && control.readRunning) {
+      const running = await control.readRunning();
+      if (running.ok) plan = stagedPlan(text, running.text);
+      else
+        this.log.debug(
+          { err: { message: running.error } },
+          'cannot read the running configuration; applying the whole file at once',
+        );
+    }
+    const staged = plan !== undefined && plan.added > 0 ? plan : undefined;
+    if (plan) this.log.debug({ missing: plan.added, chunks: plan.chunks.length }, 'applying in stages');
+    try {
+      if (staged) {
+        // The reloader (pod layout) applies the configuration file itself, so stage 1 goes there too.
+        await writeFileAtomically(file, staged.base);
+        this.written = staged.base;
+      }
+      if (this.replayNeeded && control.replay) {
+        // Its verdict does not matter: the reload that follows decides, and retries. Staged, only the
+        // skeleton: replaying 10,000 address lines FRR already runs takes minutes (see frr-staged.ts).
+        let replayFile = file;
+        if (plan) {
+          replayFile = this.commandsFile();
+          await writeFileAtomically(replayFile, plan.skeleton);
+        }
+        const replayed = await control.replay(replayFile);
+        if (!replayed.ok)
+          this.log.debug({ err: { message: replayed.error } }, 'replaying the configuration complained');
+      }
+      let outcome = await control.apply(file);
+      if (!outcome.ok || !staged || !execute) return outcome;
+      const commands = this.commandsFile();
+      for (const chunk of staged.chunks) {
+        await writeFileAtomically(commands, `${chunk.join('\n')}\n`);
+        outcome = await execute(commands);
+        if (!outcome.ok) return outcome;
+      }
+      this.log.info(
+        { added: staged.added, chunks: staged.chunks.length },
+        'applied the configuration in two stages (reload without new addresses, then the addresses)',
+      );
+      return outcome;
+    } finally {
+      // The file holds the desired text again: a reloader that re-applies it on its own converges there.
+      if (this.written !== text) {
+        await writeFileAtomically(file, text);
+        this.written = text;
+      }
     }
   }
 
@@ -382,6 +439,11 @@ export class FrrApplier {
   }
 
   private async check(): Promise<void> {
+    // While an apply runs, its own outcome says whether FRR answers. Probing then only measures how busy
+    // the daemons are: at 1,000 addresses a large change keeps bgpd and zebra from answering `show daemons`
+    // within its 10 s for minutes, and an "unreachable" followed by "reachable again" asked for a second
+    // full apply (replay and all) on top of the one still running.
+    if (this.busy && this.probedOnce) return;
     const cameBack = this.probedOnce && !this.reachable;
     const attemptsBefore = this.attempts;
     const busyBefore = this.busy;

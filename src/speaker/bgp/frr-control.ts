@@ -18,6 +18,9 @@ import { outputTail, runTool, type RunTool, type Vtysh } from './frr-tools.js';
 
 export type ApplyOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
 
+export type RunningOutcome =
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly error: string };
+
 export interface FrrProbe {
   /** FRR (or, in reloader mode, the reloader) answered. */
   readonly reachable: boolean;
@@ -53,6 +56,11 @@ export interface FrrControl {
    * Never rejects.
    */
   execute?(file: string): Promise<ApplyOutcome>;
+  /**
+   * bgpd's running configuration as text (`show running-config bgpd`), for the staged full apply
+   * (frr-staged.ts). Absent where this process cannot reach FRR's sockets. Never rejects.
+   */
+  readRunning?(): Promise<RunningOutcome>;
   /** What FRR looks like now. Never rejects. */
   probe(): Promise<FrrProbe>;
   /** The daemons' PIDs, where this mode can see them; cheap (no vtysh). Never rejects. */
@@ -99,6 +107,21 @@ async function probeWithVtysh(vtysh: Vtysh): Promise<FrrProbe> {
     return { reachable: true, daemons, runningConfig: digest(normalizeRunningConfig(running)) };
   } catch (error) {
     return { reachable: true, daemons, detail: (error as Error).message };
+  }
+}
+
+/**
+ * 11,000 lines take 2 s to print on a busy 2-core node, and longer while the daemons digest a large
+ * change: more than the 10 s meant for quick show commands.
+ */
+const runningConfigTimeoutMs = 60_000;
+
+async function readRunningWithVtysh(vtysh: Vtysh): Promise<RunningOutcome> {
+  try {
+    // bgpd's own: the merged view would count prefix-lists only zebra kept as running.
+    return { ok: true, text: await vtysh.show('show running-config bgpd', runningConfigTimeoutMs) };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
   }
 }
 
@@ -183,6 +206,10 @@ export class LocalFrr implements FrrControl {
     return executeWithVtysh(this.options.vtysh, file, this.options.timeoutMs);
   }
 
+  readRunning(): Promise<RunningOutcome> {
+    return readRunningWithVtysh(this.options.vtysh);
+  }
+
   probe(): Promise<FrrProbe> {
     return probeWithVtysh(this.options.vtysh);
   }
@@ -217,6 +244,7 @@ export class ReloaderFrr implements FrrControl {
   readonly description: string;
   /** Small changes go straight to FRR through vtysh when its sockets are shared with this container. */
   readonly execute?: (file: string) => Promise<ApplyOutcome>;
+  readonly readRunning?: () => Promise<RunningOutcome>;
   private readonly statusFile: string;
   private readonly clock: Clock;
   private readonly sendSignal: (pid: number, signal: NodeJS.Signals | 0) => void;
@@ -227,7 +255,10 @@ export class ReloaderFrr implements FrrControl {
     this.sendSignal = options.sendSignal ?? ((pid, signal) => process.kill(pid, signal));
     this.description = `FRR reloader (PID file ${options.pidFile})`;
     const vtysh = options.vtysh;
-    if (vtysh) this.execute = (file) => executeWithVtysh(vtysh, file, options.timeoutMs);
+    if (vtysh) {
+      this.execute = (file) => executeWithVtysh(vtysh, file, options.timeoutMs);
+      this.readRunning = () => readRunningWithVtysh(vtysh);
+    }
   }
 
   private stamp(): StatusStamp | undefined {

@@ -121,9 +121,11 @@ export class Vtysh {
   }
 
   /** The output of one command; rejects with VtyshError when vtysh fails (daemons down, bad command). */
-  async show(command: string): Promise<string> {
+  async show(command: string, timeoutMs?: number): Promise<string> {
     const args = [...(this.options.pathspace ? ['-N', this.options.pathspace] : []), '-c', command];
-    const result = await this.run(this.options.binary, args, { timeoutMs: this.options.timeoutMs ?? 10_000 });
+    const result = await this.run(this.options.binary, args, {
+      timeoutMs: timeoutMs ?? this.options.timeoutMs ?? 10_000,
+    });
     // vtysh exits 0 even when a daemon the command needs is down, and then prints "<daemon> is not running".
     if (result.code !== 0 || /^\S+ is not running$/m.test(result.stdout)) {
       throw new VtyshError(`vtysh -c "${command}" failed: ${outputTail(result, 500)}`, result);
