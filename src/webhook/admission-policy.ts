@@ -37,13 +37,6 @@ export interface Judgement {
 }
 
 export function judgeView(view: ClusterView, metallbNamespace: string): Judgement {
-  return problemsOf(view, metallbNamespace);
-}
-
-function problemsOf(
-  view: ClusterView,
-  metallbNamespace: string,
-): { problems: Problem[]; warnings: Problem[] } {
   const result = buildConfig(input(view, metallbNamespace));
   return { problems: result.ok ? [] : [...result.problems], warnings: [...result.warnings] };
 }
@@ -116,7 +109,7 @@ export function decideAdmission(
   if (key === undefined) return { allowed: true };
 
   const before = judgeBefore();
-  const after = problemsOf(withObject(view, key, object, metallbNamespace), metallbNamespace);
+  const after = judgeView(withObject(view, key, object, metallbNamespace), metallbNamespace);
   const known = new Set(before.problems.map(formatProblem));
   const introduced = after.problems.filter(
     (problem) => !problem.transient && !known.has(formatProblem(problem)),

@@ -261,19 +261,20 @@ describe('FrrApplier', () => {
   });
 });
 
-describe('FrrApplier fast path for address changes', () => {
-  const config = (...entries: string[]) =>
-    [
-      'hostname worker-0',
-      ...entries.map((entry, index) => `ip prefix-list tor-allowed-ipv4 seq ${index + 2} permit ${entry}`),
-      'router bgp 64512',
-      ' address-family ipv4 unicast',
-      ...entries.map((entry) => `  network ${entry}`),
-      ' exit-address-family',
-      'exit',
-      '',
-    ].join('\n');
+/** A worker's frr.conf announcing `entries` to one peer's list. */
+const config = (...entries: string[]) =>
+  [
+    'hostname worker-0',
+    ...entries.map((entry, index) => `ip prefix-list tor-allowed-ipv4 seq ${index + 2} permit ${entry}`),
+    'router bgp 64512',
+    ' address-family ipv4 unicast',
+    ...entries.map((entry) => `  network ${entry}`),
+    ' exit-address-family',
+    'exit',
+    '',
+  ].join('\n');
 
+describe('FrrApplier fast path for address changes', () => {
   it('runs only the changed lines once FRR runs the previous text, keeping the file whole', async () => {
     const frr = new FakeFrrWithVtysh();
     const { applier, settle } = setup({}, frr);
@@ -355,18 +356,6 @@ describe('FrrApplier fast path for address changes', () => {
 });
 
 describe('FrrApplier staged full apply (frr-staged.ts)', () => {
-  const config = (...entries: string[]) =>
-    [
-      'hostname worker-0',
-      ...entries.map((entry, index) => `ip prefix-list tor-allowed-ipv4 seq ${index + 2} permit ${entry}`),
-      'router bgp 64512',
-      ' address-family ipv4 unicast',
-      ...entries.map((entry) => `  network ${entry}`),
-      ' exit-address-family',
-      'exit',
-      '',
-    ].join('\n');
-
   /** Also reads bgpd's running configuration, as LocalFrr does. */
   class FakeFrrWithRunning extends FakeFrrWithVtysh {
     running = 'frr version 8.4\n';

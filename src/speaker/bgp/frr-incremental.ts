@@ -16,6 +16,8 @@
  * script has run to the end: the brief moment a list is incomplete is never seen by a peer.
  */
 
+import { networkLine, walkBlocks } from './frr-blocks.js';
+
 interface Parsed {
   /** Every line but prefix-lists and networks, in order: equal skeletons mean equal everything else. */
   readonly skeleton: string;
@@ -25,45 +27,36 @@ interface Parsed {
 }
 
 const prefixListLine = /^(?:ip|ipv6) prefix-list \S+ seq \d+ (?:permit|deny) \S+$/;
-const networkLine = /^ {2}network \S+$/;
 const contextSeparator = '\n';
 
 function parse(text: string): Parsed | undefined {
   const skeleton: string[] = [];
   const prefixLists = new Set<string>();
   const networks = new Map<string, Set<string>>();
-  let router: string | undefined;
-  let family: string | undefined;
-  for (const line of text.split('\n')) {
+  let outsideFamily = false;
+  walkBlocks(text, (line, { router, family }) => {
     if (prefixListLine.test(line)) {
       prefixLists.add(line);
-      continue;
+      return;
     }
-    if (line.startsWith('router bgp ')) {
-      router = line;
-      family = undefined;
-    } else if (line.startsWith(' address-family ')) {
-      family = line;
-    } else if (line === ' exit-address-family') {
-      family = undefined;
-    } else if (line === 'exit') {
-      router = undefined;
-      family = undefined;
+    if (!networkLine.test(line)) {
+      skeleton.push(line);
+      return;
     }
-    if (networkLine.test(line)) {
-      // A network outside an address family is not something this renderer writes: leave it to the reload.
-      if (router === undefined || family === undefined) return undefined;
-      const context = `${router}${contextSeparator}${family}`;
-      let set = networks.get(context);
-      if (!set) {
-        set = new Set();
-        networks.set(context, set);
-      }
-      set.add(line);
-      continue;
+    // A network outside an address family is not something this renderer writes: leave it to the reload.
+    if (router === undefined || family === undefined) {
+      outsideFamily = true;
+      return;
     }
-    skeleton.push(line);
-  }
+    const context = `${router}${contextSeparator}${family}`;
+    let set = networks.get(context);
+    if (!set) {
+      set = new Set();
+      networks.set(context, set);
+    }
+    set.add(line);
+  });
+  if (outsideFamily) return undefined;
   return { skeleton: skeleton.join('\n'), prefixLists, networks };
 }
 

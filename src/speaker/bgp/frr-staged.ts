@@ -25,9 +25,10 @@
  * When FRR may have restarted, only the skeleton (no address lines) is replayed before the reload.
  */
 
+import { networkLine, walkBlocks } from './frr-blocks.js';
+
 /** Only `permit` entries carry addresses; a `seq 1 deny any` (an empty list) stays in the base. */
 const addressEntryLine = /^(?:ip|ipv6) prefix-list \S+ seq \d+ permit \S+$/;
-const networkLine = /^ {2}network \S+$/;
 
 /** Address lines of a configuration: prefix-list entries, and networks keyed by their router and family. */
 interface AddressLines {
@@ -40,34 +41,10 @@ function networkKey(router: string, family: string, line: string): string {
   return `${router}\n${family}\n${line}`;
 }
 
-/** Walks a configuration (rendered or FRR's `show running-config`; both write these blocks alike). */
-function walk(
-  text: string,
-  visit: (line: string, context: { router?: string; family?: string }) => void,
-): void {
-  let router: string | undefined;
-  let family: string | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '');
-    if (line.startsWith('router bgp ')) {
-      router = line;
-      family = undefined;
-    } else if (line.startsWith(' address-family ')) {
-      family = line;
-    } else if (line === ' exit-address-family') {
-      family = undefined;
-    } else if (line === 'exit') {
-      router = undefined;
-      family = undefined;
-    }
-    visit(line, { router, family });
-  }
-}
-
 export function addressLines(text: string): AddressLines {
   const entries = new Set<string>();
   const networks = new Set<string>();
-  walk(text, (line, { router, family }) => {
+  walkBlocks(text, (line, { router, family }) => {
     if (addressEntryLine.test(line)) entries.add(line);
     else if (networkLine.test(line) && router !== undefined && family !== undefined)
       networks.add(networkKey(router, family, line));
@@ -107,7 +84,7 @@ export function stagedPlan(desired: string, running: string, chunkLines = defaul
   const skeleton: string[] = [];
   const missingEntries: string[] = [];
   const missingNetworks = new Map<string, string[]>();
-  walk(desired, (line, { router, family }) => {
+  walkBlocks(desired, (line, { router, family }) => {
     const entry = addressEntryLine.test(line);
     const network = networkLine.test(line) && router !== undefined && family !== undefined;
     if (!entry && !network) skeleton.push(line);
